@@ -1,0 +1,46 @@
+"""Per-backend autodiff and device settings, chosen once from Keras' backend.
+
+Installed as ``kernelkit.backends``. Each of ``jax.py``, ``torch.py`` and
+``tensorflow.py`` defines the same functions; this module imports the one that
+matches ``keras.backend.backend()`` and re-exports its names, as Keras does in
+``keras/src/backend/__init__.py``. Nothing here changes global state on import.
+
+Functions (identical signatures in every backend module):
+
+- ``per_example_jacobian(fn, params, x)``: Jacobians of ``fn(params, x)`` with
+  shape ``(n, k)`` with respect to each parameter, one example at a time;
+  returns a list of arrays of shape ``(n, k, *param.shape)``.
+- ``value_and_grad(fn, params, *args)``: value of a scalar ``fn(params, *args)``
+  and its gradient with respect to the list ``params`` (zeros for unused ones).
+- ``no_tf32()``: context manager in which matrix products run in full float32
+  precision on GPUs (TF32 off).
+- ``tf32_enabled()``: whether TF32 matrix products are currently allowed.
+- ``float64_enabled()``: whether float64 arrays really are float64 now.
+- ``enable_float64()``: switch float64 on where the backend needs it (JAX x64).
+- ``is_traced(x)``: whether ``x`` is a symbolic/traced value (no Python checks).
+- ``device_summary()``: a short text naming the devices the backend sees.
+"""
+
+from __future__ import annotations
+
+import keras
+
+BACKEND: str = keras.backend.backend()
+
+if BACKEND == "jax":
+    from kernelkit.backends.jax import *  # noqa: F401,F403
+    from kernelkit.backends import jax as _impl
+elif BACKEND == "torch":
+    from kernelkit.backends.torch import *  # noqa: F401,F403
+    from kernelkit.backends import torch as _impl
+elif BACKEND == "tensorflow":
+    from kernelkit.backends.tensorflow import *  # noqa: F401,F403
+    from kernelkit.backends import tensorflow as _impl
+else:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        f"kernelkit supports the Keras backends 'jax', 'torch' and 'tensorflow', "
+        f"but KERAS_BACKEND is {BACKEND!r}. Set KERAS_BACKEND to one of those "
+        "before importing keras or kernelkit."
+    )
+
+__all__ = list(_impl.__all__) + ["BACKEND"]

@@ -1,0 +1,81 @@
+"""JAX implementations of kernelkit's per-backend functions."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, Iterator, Sequence
+
+import jax
+import jax.numpy as jnp
+
+__all__ = [
+    "per_example_jacobian",
+    "value_and_grad",
+    "no_tf32",
+    "tf32_enabled",
+    "float64_enabled",
+    "enable_float64",
+    "is_traced",
+    "device_summary",
+]
+
+
+def per_example_jacobian(
+    fn: Callable[[Sequence[Any], Any], Any], params: Sequence[Any], x: Any
+) -> list:
+    """Per-example Jacobians of ``fn(params, x)`` (shape ``(n, k)``).
+
+    Args:
+        fn: Pure function of a parameter list and a batch ``(b, d)``.
+        params: Parameter values.
+        x: Inputs of shape ``(n, d)``.
+
+    Returns:
+        A list with one array of shape ``(n, k, *p.shape)`` per parameter.
+    """
+
+    def single(p, xi):
+        return fn(p, xi[None, :])[0]
+
+    return list(jax.vmap(jax.jacrev(single), in_axes=(None, 0))(list(params), x))
+
+
+def value_and_grad(
+    fn: Callable[..., Any], params: Sequence[Any], *args: Any
+) -> tuple[Any, list]:
+    """Value of a scalar ``fn(params, *args)`` and its gradient in ``params``."""
+    value, grads = jax.value_and_grad(lambda p: fn(p, *args))(list(params))
+    return value, list(grads)
+
+
+@contextlib.contextmanager
+def no_tf32() -> Iterator[None]:
+    """Run matrix products at full float32 precision (JAX 'highest')."""
+    with jax.default_matmul_precision("highest"):
+        yield
+
+
+def tf32_enabled() -> bool:
+    """Whether JAX may use reduced-precision (TF32/bf16) matmuls by default."""
+    precision = jax.config.jax_default_matmul_precision
+    return precision not in ("highest", "float32", "HIGHEST")
+
+
+def float64_enabled() -> bool:
+    """Whether JAX creates float64 arrays (x64 mode)."""
+    return bool(jax.config.jax_enable_x64)
+
+
+def enable_float64() -> None:
+    """Switch on JAX's x64 mode. Do this before creating any array."""
+    jax.config.update("jax_enable_x64", True)
+
+
+def is_traced(x: Any) -> bool:
+    """Whether ``x`` is a JAX tracer (inside jit/grad/vmap)."""
+    return isinstance(x, jax.core.Tracer)
+
+
+def device_summary() -> str:
+    """Devices JAX sees, e.g. ``'cpu:0'``."""
+    return ", ".join(f"{d.platform}:{d.id}" for d in jax.devices())

@@ -1,0 +1,99 @@
+"""TensorFlow implementations of kernelkit's per-backend functions."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, Iterator, Sequence
+
+import tensorflow as tf
+
+__all__ = [
+    "per_example_jacobian",
+    "value_and_grad",
+    "no_tf32",
+    "tf32_enabled",
+    "float64_enabled",
+    "enable_float64",
+    "is_traced",
+    "device_summary",
+]
+
+
+def per_example_jacobian(
+    fn: Callable[[Sequence[Any], Any], Any], params: Sequence[Any], x: Any
+) -> list:
+    """Per-example Jacobians of ``fn(params, x)`` (shape ``(n, k)``).
+
+    One gradient tape per example, vectorised with ``tf.vectorized_map``; the
+    result stays differentiable for an outer tape.
+
+    Args:
+        fn: Pure function of a parameter list and a batch ``(b, d)``.
+        params: Parameter values.
+        x: Inputs of shape ``(n, d)``.
+
+    Returns:
+        A list with one tensor of shape ``(n, k, *p.shape)`` per parameter.
+    """
+    params = [tf.convert_to_tensor(p) for p in params]
+
+    def single(xi):
+        with tf.GradientTape(persistent=False) as tape:
+            tape.watch(params)
+            out = fn(params, xi[None, :])[0]
+        return tape.jacobian(
+            out, params, unconnected_gradients=tf.UnconnectedGradients.ZERO
+        )
+
+    return list(tf.vectorized_map(single, x))
+
+
+def value_and_grad(
+    fn: Callable[..., Any], params: Sequence[Any], *args: Any
+) -> tuple[Any, list]:
+    """Value of a scalar ``fn(params, *args)`` and its gradient in ``params``."""
+    params = [tf.convert_to_tensor(p) for p in params]
+    with tf.GradientTape() as tape:
+        tape.watch(params)
+        value = fn(params, *args)
+    grads = tape.gradient(
+        value, params, unconnected_gradients=tf.UnconnectedGradients.ZERO
+    )
+    return value, list(grads)
+
+
+@contextlib.contextmanager
+def no_tf32() -> Iterator[None]:
+    """Turn TF32 execution off inside the block (restored afterwards)."""
+    old = tf.config.experimental.tensor_float_32_execution_enabled()
+    tf.config.experimental.enable_tensor_float_32_execution(False)
+    try:
+        yield
+    finally:
+        tf.config.experimental.enable_tensor_float_32_execution(old)
+
+
+def tf32_enabled() -> bool:
+    """Whether TensorFlow may currently use TF32."""
+    return bool(tf.config.experimental.tensor_float_32_execution_enabled())
+
+
+def float64_enabled() -> bool:
+    """TensorFlow always supports float64."""
+    return True
+
+
+def enable_float64() -> None:
+    """Nothing to do on TensorFlow: float64 is always available."""
+
+
+def is_traced(x: Any) -> bool:
+    """Whether we are inside a ``tf.function`` graph (no eager values)."""
+    return not tf.executing_eagerly()
+
+
+def device_summary() -> str:
+    """Devices TensorFlow sees, e.g. ``'CPU:0'``."""
+    return ", ".join(
+        d.name.replace("/physical_device:", "") for d in tf.config.list_physical_devices()
+    )

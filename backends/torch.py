@@ -1,0 +1,106 @@
+"""PyTorch implementations of kernelkit's per-backend functions."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, Iterator, Sequence
+
+import torch
+
+__all__ = [
+    "per_example_jacobian",
+    "value_and_grad",
+    "no_tf32",
+    "tf32_enabled",
+    "float64_enabled",
+    "enable_float64",
+    "is_traced",
+    "device_summary",
+]
+
+
+def per_example_jacobian(
+    fn: Callable[[Sequence[Any], Any], Any], params: Sequence[Any], x: Any
+) -> list:
+    """Per-example Jacobians of ``fn(params, x)`` (shape ``(n, k)``).
+
+    Uses ``torch.func.vmap(jacrev(...))`` over a pure function built on Keras'
+    ``stateless_call`` (never ``functional_call`` of a Keras model, which
+    silently returns zero Jacobians). The result stays differentiable.
+
+    Args:
+        fn: Pure function of a parameter list and a batch ``(b, d)``.
+        params: Parameter values.
+        x: Inputs of shape ``(n, d)``.
+
+    Returns:
+        A list with one tensor of shape ``(n, k, *p.shape)`` per parameter.
+    """
+
+    def single(p, xi):
+        return fn(p, xi.unsqueeze(0))[0]
+
+    jac = torch.func.vmap(torch.func.jacrev(single), in_dims=(None, 0))
+    return list(jac(list(params), x))
+
+
+def value_and_grad(
+    fn: Callable[..., Any], params: Sequence[Any], *args: Any
+) -> tuple[Any, list]:
+    """Value of a scalar ``fn(params, *args)`` and its gradient in ``params``."""
+    leaves = [torch.as_tensor(p).detach().requires_grad_(True) for p in params]
+    with torch.enable_grad():
+        value = fn(leaves, *args)
+        grads = torch.autograd.grad(
+            value, leaves, allow_unused=True, materialize_grads=True
+        )
+    return value.detach(), [g.detach() for g in grads]
+
+
+@contextlib.contextmanager
+def no_tf32() -> Iterator[None]:
+    """Turn TF32 off for CUDA matmuls and cuDNN inside the block."""
+    old = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
+
+
+def tf32_enabled() -> bool:
+    """Whether CUDA matmuls may currently use TF32."""
+    return bool(torch.backends.cuda.matmul.allow_tf32)
+
+
+def float64_enabled() -> bool:
+    """PyTorch always supports float64."""
+    return True
+
+
+def enable_float64() -> None:
+    """Nothing to do on PyTorch: float64 is always available."""
+
+
+def is_traced(x: Any) -> bool:
+    """Whether ``x`` is a functorch-wrapped or compiled (fake) tensor."""
+    if not isinstance(x, torch.Tensor):
+        return False
+    try:
+        return torch._C._functorch.is_functorch_wrapped_tensor(x) or (
+            torch.compiler.is_compiling()
+        )
+    except AttributeError:  # pragma: no cover - older torch
+        return False
+
+
+def device_summary() -> str:
+    """Devices PyTorch sees, e.g. ``'cpu'`` or ``'cpu, cuda:0 (NVIDIA H200)'``."""
+    names = ["cpu"]
+    if torch.cuda.is_available():
+        names += [
+            f"cuda:{i} ({torch.cuda.get_device_name(i)})"
+            for i in range(torch.cuda.device_count())
+        ]
+    return ", ".join(names)

@@ -1,0 +1,27 @@
+"""Exception and warning types raised by kernelkit."""
+
+from __future__ import annotations
+
+
+class KernelkitError(Exception):
+    """Base class of kernelkit's own errors."""
+
+
+class InputError(KernelkitError, ValueError):
+    """Bad input: wrong shape, non-finite values, mismatched lengths.
+
+    Subclasses ``ValueError`` so that code written for scikit-learn's errors
+    keeps working.
+    """
+
+
+class NumericalError(KernelkitError, ArithmeticError):
+    """A factorisation or computation failed; the message names the remedy."""
+
+
+class DtypeError(KernelkitError, TypeError):
+    """A requested dtype is not available as requested (never silently changed)."""
+
+
+class JitterWarning(UserWarning):
+    """A Cholesky factorisation needed extra diagonal jitter to succeed."""

@@ -1,0 +1,97 @@
+"""Distance helpers shared by the stationary kernels (keras.ops only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keras import ops
+
+
+def squared_distances(x1: Any, x2: Any) -> Any:
+    """Pairwise squared Euclidean distances, clipped at 0.
+
+    Uses ``einsum`` for the cross term: Keras' torch ``matmul`` drops float64
+    to float32 (keras issue 23704); ``einsum`` keeps the dtype.
+    """
+    n1 = ops.sum(x1 * x1, axis=1)
+    n2 = ops.sum(x2 * x2, axis=1)
+    cross = ops.einsum("id,jd->ij", x1, x2)
+    return ops.maximum(n1[:, None] + n2[None, :] - 2.0 * cross, 0.0)
+
+
+def safe_sqrt(d2: Any) -> Any:
+    """``sqrt(d2)`` with a zero (not infinite) gradient where ``d2`` is 0.
+
+    The Laplace kernel is ``exp(-sqrt(d2))``; at the diagonal ``d2 = 0`` and
+    the naive gradient is ``inf * 0 = NaN``. The double ``where`` keeps both
+    the value and the gradient finite.
+    """
+    positive = d2 > 0
+    safe = ops.where(positive, d2, ops.ones_like(d2))
+    return ops.where(positive, ops.sqrt(safe), ops.zeros_like(d2))
+
+
+def positive_scalar_weight(layer: Any, name: str, value: float) -> Any:
+    """Add a trainable scalar stored as ``log(value)``, so ``value`` stays > 0."""
+    import math
+
+    import keras
+
+    if not value > 0:
+        from kernelkit.errors import InputError
+
+        raise InputError(f"{name} must be positive, got {value!r}.")
+    return layer.add_weight(
+        name=f"log_{name}",
+        shape=(),
+        initializer=keras.initializers.Constant(math.log(value)),
+        trainable=True,
+    )
+
+
+def metric_factor(M: Any) -> Any:
+    """A factor ``L`` with ``L @ L.T == M`` for a symmetric PSD matrix ``M``.
+
+    Uses the symmetric square root (eigh), so a singular ``M`` works too.
+
+    Raises:
+        InputError: If ``M`` is not square, symmetric, finite and PSD.
+    """
+    import numpy as np
+
+    from kernelkit.errors import InputError
+
+    M = np.asarray(M, dtype=np.float64)
+    if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] == 0:
+        raise InputError(f"M must be a square (d, d) matrix, got shape {M.shape}.")
+    if not np.isfinite(M).all():
+        raise InputError("M contains NaN or infinite values.")
+    scale = max(np.abs(M).max(), 1e-300)
+    if not np.allclose(M, M.T, atol=1e-10 * scale):
+        raise InputError("M must be symmetric.")
+    w, V = np.linalg.eigh((M + M.T) / 2)
+    if w.min() < -1e-8 * scale:
+        raise InputError(
+            f"M must be positive semi-definite; its smallest eigenvalue is {w.min():.3g}."
+        )
+    return V * np.sqrt(np.clip(w, 0.0, None))
+
+
+def add_metric_weight(layer: Any, M: Any, trainable: bool) -> Any:
+    """Add the variable ``metric_factor`` (L, with M = L L^T) to ``layer``."""
+    import keras
+
+    L = metric_factor(M)
+    return layer.add_weight(
+        name="metric_factor",
+        shape=L.shape,
+        initializer=keras.initializers.Constant(L),
+        trainable=trainable,
+    )
+
+
+def mahalanobis_squared_distances(x1: Any, x2: Any, factor: Any) -> Any:
+    """``(x - x')^T M (x - x')`` for ``M = factor @ factor.T``, via ``x @ factor``."""
+    return squared_distances(
+        ops.einsum("id,dr->ir", x1, factor), ops.einsum("id,dr->ir", x2, factor)
+    )

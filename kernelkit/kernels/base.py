@@ -1,0 +1,130 @@
+"""The :class:`TrainableKernel` base class."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import keras
+from keras import ops
+
+from kernelkit import backends
+from kernelkit._dtypes import resolve_dtype
+from kernelkit._validation import check_matrix, check_same_features
+
+
+class TrainableKernel(keras.layers.Layer):
+    """A positive semi-definite kernel whose parameters are Keras variables.
+
+    Calling the kernel, ``kernel(x1, x2=None)``, returns the Gram matrix of
+    shape ``(n1, n2)``; ``x2=None`` means ``x2 = x1``. The base class checks
+    shapes and values, casts inputs to the kernel's dtype and turns TF32 off;
+    a subclass writes only the formula, in ``keras.ops``, in :meth:`gram`
+    (and, optionally, a faster :meth:`diag_formula`). Trainable parameters
+    are Keras variables created in ``__init__`` or ``build``, so that KARE
+    training (and :meth:`stateless_gram`) can differentiate through them.
+
+    Conventions: inputs are 2-D ``(n_samples, n_features)``; the dtype is the
+    layer's (``dtype=`` argument, default ``keras.config.floatx()``); float64
+    on JAX requires x64 mode (see :func:`kernelkit.enable_float64`).
+
+    Args:
+        **kwargs: Passed to ``keras.layers.Layer`` (``name``, ``dtype``).
+
+    Example:
+        >>> import keras
+        >>> from keras import ops
+        >>> from kernelkit import TrainableKernel
+        >>> class Linear(TrainableKernel):
+        ...     def __init__(self, scale=1.0, **kwargs):
+        ...         super().__init__(**kwargs)
+        ...         self.scale = scale
+        ...         self.log_scale = self.add_weight(
+        ...             shape=(), initializer=keras.initializers.Constant(0.0))
+        ...     def gram(self, x1, x2):
+        ...         return ops.exp(self.log_scale) * ops.einsum("id,jd->ij", x1, x2)
+        ...     def get_config(self):
+        ...         return {**super().get_config(), "scale": self.scale}
+        >>> Linear()(ops.ones((3, 2))).shape
+        (3, 3)
+
+    Reference:
+        The design follows GPyTorch's ``Kernel``: shared work in the base class,
+        the formula in the subclass.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        if "dtype" in kwargs and kwargs["dtype"] is not None:
+            resolve_dtype(kwargs["dtype"])
+        super().__init__(**kwargs)
+        resolve_dtype(self.dtype)
+
+    # ------------------------------------------------------------------ API
+    def gram(self, x1: Any, x2: Any) -> Any:
+        """The kernel formula: Gram matrix of ``x1`` (n1, d) and ``x2`` (n2, d).
+
+        Subclasses implement this in ``keras.ops``. Inputs are already checked
+        and cast to the kernel's dtype.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement gram(self, x1, x2)."
+        )
+
+    def diag_formula(self, x: Any) -> Any:
+        """The diagonal ``k(x_i, x_i)``; override for a faster formula."""
+        return ops.diagonal(self.gram(x, x))
+
+    def call(self, x1: Any, x2: Any = None) -> Any:
+        """Gram matrix ``K(x1, x2)``; ``x2=None`` means ``x2 = x1``."""
+        x1 = self._prepare(x1, "x1")
+        if x2 is None:
+            x2 = x1
+        else:
+            x2 = self._prepare(x2, "x2")
+            check_same_features(x1, x2)
+        with backends.no_tf32():
+            return self.gram(x1, x2)
+
+    def diag(self, x: Any) -> Any:
+        """Diagonal of the Gram matrix of ``x``, shape ``(n,)``.
+
+        Args:
+            x: Inputs of shape ``(n, d)``.
+
+        Returns:
+            ``k(x_i, x_i)`` for each row.
+        """
+        x = self._prepare(x, "x")
+        if not self.built:
+            self.build(tuple(x.shape))
+        with backends.no_tf32():
+            return self.diag_formula(x)
+
+    def stateless_gram(
+        self, trainable_values: Sequence[Any], x1: Any, x2: Any = None
+    ) -> Any:
+        """Gram matrix with the trainable variables replaced by given values.
+
+        A pure function of ``trainable_values`` (in the order of
+        ``self.trainable_variables``): this is what KARE training
+        differentiates.
+
+        Args:
+            trainable_values: One value per trainable variable.
+            x1: Inputs of shape ``(n1, d)``.
+            x2: Optional inputs of shape ``(n2, d)``.
+
+        Returns:
+            The Gram matrix ``(n1, n2)``.
+        """
+        non_trainable = [v.value for v in self.non_trainable_variables]
+        out, _ = self.stateless_call(list(trainable_values), non_trainable, x1, x2)
+        return out
+
+    def compute_output_shape(self, x1_shape: Any, x2_shape: Any = None) -> tuple:
+        n2 = x1_shape[0] if x2_shape is None else x2_shape[0]
+        return (x1_shape[0], n2)
+
+    # ------------------------------------------------------------- helpers
+    def _prepare(self, x: Any, name: str) -> Any:
+        check_matrix(x, name)
+        return ops.cast(ops.convert_to_tensor(x), self.compute_dtype)

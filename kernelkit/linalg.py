@@ -1,0 +1,87 @@
+"""Cholesky factorisation with checked results and escalating jitter."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from kernelkit import backends
+from kernelkit.errors import JitterWarning, NumericalError
+
+#: Relative jitters (times the mean diagonal) tried after a failed factorisation.
+JITTERS = {"float64": (1e-12, 1e-10, 1e-8), "float32": (1e-7, 1e-6, 1e-5)}
+
+
+def _finite(x: Any) -> bool:
+    return bool(np.isfinite(keras.ops.convert_to_numpy(ops.sum(x))))
+
+
+def _try_cholesky(a: Any) -> Any | None:
+    try:
+        chol = ops.linalg.cholesky(a)
+    except Exception:  # backends raise different types for a non-PD matrix
+        return None
+    return chol if _finite(chol) else None
+
+
+def cholesky(a: Any, *, what: str = "the matrix", remedy: str = "") -> Any:
+    """Lower Cholesky factor of a symmetric positive definite matrix.
+
+    In eager mode the factor is checked: a failed or non-finite factorisation
+    is retried with a small diagonal jitter (relative to the mean diagonal,
+    escalating, each with a :class:`JitterWarning`), then a
+    :class:`NumericalError` names the remedy. Inside a traced function (jit,
+    autodiff on JAX, tf.function) no Python check is possible: a failure shows
+    as NaN, which callers must check.
+
+    Args:
+        a: Symmetric matrix ``(n, n)``.
+        what: Name of the matrix for messages, e.g. ``"K/n + z I"``.
+        remedy: Extra advice appended to the error.
+
+    Returns:
+        The lower-triangular factor ``L`` with ``L L^T = a (+ jitter I)``.
+
+    Raises:
+        NumericalError: If even the largest jitter fails.
+
+    Example:
+        >>> import numpy as np
+        >>> from kernelkit.linalg import cholesky
+        >>> L = cholesky(np.eye(3))
+    """
+    a = ops.convert_to_tensor(a)
+    if backends.is_traced(a):
+        return ops.linalg.cholesky(a)
+    chol = _try_cholesky(a)
+    if chol is not None:
+        return chol
+    dtype = keras.backend.standardize_dtype(a.dtype)
+    n = a.shape[0]
+    scale = float(keras.ops.convert_to_numpy(ops.mean(ops.abs(ops.diagonal(a)))))
+    if not np.isfinite(scale):
+        raise NumericalError(
+            f"{what} contains NaN or infinite values: the kernel overflowed or was "
+            "given non-finite inputs. Check the inputs and the kernel parameters."
+        )
+    eye = ops.eye(n, dtype=dtype)
+    for rel in JITTERS.get(dtype, JITTERS["float32"]):
+        jitter = rel * max(scale, np.finfo(np.float64).tiny)
+        chol = _try_cholesky(a + jitter * eye)
+        if chol is not None:
+            warnings.warn(
+                f"Cholesky factorisation of {what} failed; succeeded after adding "
+                f"{jitter:.3g} to its diagonal ({rel:g} x mean diagonal).",
+                JitterWarning,
+                stacklevel=3,
+            )
+            return chol
+    raise NumericalError(
+        f"Cholesky factorisation of {what} ({n}x{n}, {dtype}) failed even with a "
+        f"diagonal jitter of {JITTERS.get(dtype, JITTERS['float32'])[-1]:g} x its mean "
+        f"diagonal: it is not numerically positive definite. {remedy}".rstrip()
+    )

@@ -1,0 +1,184 @@
+"""Kernel ridge regression with the paper's trace-scaled ridge."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import keras
+import numpy as np
+from keras import ops
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from kernelkit import backends
+from kernelkit._validation import check_matrix, check_targets
+from kernelkit.errors import InputError
+from kernelkit.kernels.base import TrainableKernel
+from kernelkit.linalg import cholesky
+
+_REMEDY = (
+    "Remedies: use a larger ridge, compute in float64 (kernelkit.enable_float64()), "
+    "or check that the kernel is positive semi-definite."
+)
+
+
+def ridge_scale(K: Any) -> float:
+    """``tr(K) / n^2``: multiply ``lam_tilde`` by this to get ``lam``."""
+    n = K.shape[0]
+    return float(keras.ops.convert_to_numpy(ops.trace(K))) / (n * n)
+
+
+class KernelRidge(RegressorMixin, BaseEstimator):
+    """Kernel ridge regression with a :class:`TrainableKernel`.
+
+    Predicts ``f(x) = (1/n) K(x, X) (K/n + lam I)^{-1} Y`` with the paper's
+    scale-free ridge ``lam = ridge * tr(K) / n^2``. This equals scikit-learn's
+    ``KernelRidge(alpha=n * lam, kernel="precomputed")``. Accepts and returns
+    numpy arrays; ``y`` may be ``(n,)`` or ``(n, c)``.
+
+    :meth:`predict_path` and :meth:`kare_path` give predictions and KARE for a
+    whole grid of ``ridge`` values from one eigendecomposition of ``K``.
+
+    Args:
+        kernel: The kernel, e.g. ``NTK(mlp(...))`` or ``GaussianKernel(1.0)``.
+        ridge: ``lam_tilde`` >= 0, the ridge relative to ``tr(K)/n^2``.
+
+    Attributes:
+        X_fit_: Training inputs (backend tensor in the kernel's dtype).
+        dual_coef_: ``(K/n + lam I)^{-1} Y``, shape ``(n, c)``.
+        lam_: The absolute ridge ``lam``.
+        n_features_in_: Number of features seen in ``fit``.
+
+    Example:
+        >>> import numpy as np
+        >>> from kernelkit import GaussianKernel, KernelRidge
+        >>> X = np.random.rand(50, 2); y = np.sin(X.sum(1))
+        >>> model = KernelRidge(GaussianKernel(1.0), ridge=1e-3).fit(X, y)
+        >>> model.predict(X[:3]).shape
+        (3,)
+
+    Reference:
+        Schwab, Kelly, Malamud, Xu, "Training NTK to Generalize with KARE".
+    """
+
+    def __init__(self, kernel: TrainableKernel, ridge: float = 1e-3) -> None:
+        self.kernel = kernel
+        self.ridge = ridge
+
+    # --------------------------------------------------------------- fitting
+    def fit(self, X: Any, y: Any) -> "KernelRidge":
+        """Fit on ``X`` (n, d) and ``y`` (n,) or (n, c)."""
+        if not isinstance(self.kernel, TrainableKernel):
+            raise InputError(
+                f"kernel must be a kernelkit TrainableKernel, got {type(self.kernel).__name__}."
+            )
+        ridge = self._check_ridge(self.ridge)
+        check_matrix(X, "X")
+        check_targets(y, np.shape(X)[0])
+        dtype = self.kernel.compute_dtype
+        self._y_ndim = len(np.shape(y))
+        self.X_fit_ = ops.cast(ops.convert_to_tensor(X), dtype)
+        self.n_features_in_ = int(np.shape(X)[1])
+        Y = ops.cast(ops.convert_to_tensor(y), dtype)
+        self._Y = Y[:, None] if self._y_ndim == 1 else Y
+        self._K = self.kernel(self.X_fit_)
+        n = self._K.shape[0]
+        self.lam_ = ridge * ridge_scale(self._K)
+        with backends.no_tf32():
+            A = self._K / n + self.lam_ * ops.eye(n, dtype=dtype)
+            L = cholesky(A, what="K/n + lam I", remedy=_REMEDY)
+            U = ops.solve_triangular(L, self._Y, lower=True)
+            self.dual_coef_ = ops.solve_triangular(ops.transpose(L), U, lower=False)
+        self._eig = None
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predictions for ``X`` (m, d): shape (m,) or (m, c) as ``y`` was."""
+        Kx = self._cross_kernel(X)
+        with backends.no_tf32():
+            out = ops.einsum("mn,nc->mc", Kx, self.dual_coef_) / self.X_fit_.shape[0]
+        return self._shape_output(keras.ops.convert_to_numpy(out))
+
+    # ---------------------------------------------------------- ridge paths
+    def predict_path(self, X: Any, ridges: Sequence[float]) -> np.ndarray:
+        """Predictions for every ``ridge`` (lam_tilde) from one factorisation.
+
+        Args:
+            X: Inputs (m, d).
+            ridges: Values of ``lam_tilde`` (each >= 0).
+
+        Returns:
+            Array ``(len(ridges), m)`` or ``(len(ridges), m, c)``.
+        """
+        lams = self._lams(ridges)
+        w, V = self._eigh()
+        n = self.X_fit_.shape[0]
+        Kx = self._cross_kernel(X)
+        with backends.no_tf32():
+            B = keras.ops.convert_to_numpy(ops.einsum("mn,nr->mr", Kx, V)) / n
+        VtY = keras.ops.convert_to_numpy(ops.einsum("nr,nc->rc", V, self._Y))
+        w = keras.ops.convert_to_numpy(w)
+        out = np.stack([B @ (VtY / (w / n + lam)[:, None]) for lam in lams])
+        return np.stack([self._shape_output(o) for o in out])
+
+    def kare_path(self, ridges: Sequence[float]) -> np.ndarray:
+        """KARE of the fitted kernel and targets at ``z = lam`` for every ridge.
+
+        ``KARE(Y, K, z=lam)`` is the generalised cross-validation estimate of
+        this model's test risk at that ridge; its argmin is a validation-free
+        choice of ``lam_tilde``.
+
+        Args:
+            ridges: Values of ``lam_tilde`` (each > 0).
+
+        Returns:
+            Array of KARE values, one per ridge.
+        """
+        lams = self._lams(ridges, strictly_positive=True)
+        w, V = self._eigh()
+        n = self.X_fit_.shape[0]
+        w = keras.ops.convert_to_numpy(w).astype(np.float64)
+        VtY = keras.ops.convert_to_numpy(ops.einsum("nr,nc->rc", V, self._Y)).astype(np.float64)
+        out = []
+        for lam in lams:
+            inv = 1.0 / (np.clip(w, 0.0, None) / n + lam)
+            num = np.mean(np.sum((VtY * inv[:, None]) ** 2, axis=0)) / n
+            den = np.sum(inv) / n
+            out.append(num / den**2)
+        return np.asarray(out)
+
+    # -------------------------------------------------------------- helpers
+    @staticmethod
+    def _check_ridge(ridge: Any, strictly_positive: bool = False) -> float:
+        try:
+            value = float(ridge)
+        except (TypeError, ValueError):
+            raise InputError(f"ridge must be a number, got {ridge!r}.") from None
+        if not np.isfinite(value) or value < 0 or (strictly_positive and value == 0):
+            need = "> 0" if strictly_positive else ">= 0"
+            raise InputError(f"ridge must be finite and {need}, got {ridge!r}.")
+        return value
+
+    def _lams(self, ridges: Sequence[float], strictly_positive: bool = False) -> list:
+        check_is_fitted(self, "dual_coef_")
+        scale = ridge_scale(self._K)
+        return [self._check_ridge(r, strictly_positive) * scale for r in ridges]
+
+    def _eigh(self) -> tuple:
+        if self._eig is None:
+            with backends.no_tf32():
+                self._eig = ops.linalg.eigh(self._K)
+        return self._eig
+
+    def _cross_kernel(self, X: Any) -> Any:
+        check_is_fitted(self, "dual_coef_")
+        check_matrix(X, "X")
+        if np.shape(X)[1] != self.n_features_in_:
+            raise InputError(
+                f"X has {np.shape(X)[1]} features, but KernelRidge was fitted with "
+                f"{self.n_features_in_}."
+            )
+        return self.kernel(X, self.X_fit_)
+
+    def _shape_output(self, out: np.ndarray) -> np.ndarray:
+        return out[:, 0] if self._y_ndim == 1 else out
