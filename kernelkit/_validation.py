@@ -82,3 +82,12 @@ def check_targets(y: Any, n: int, name: str = "y") -> None:
     if len(shape) == 2 and shape[1] == 0:
         raise InputError(f"{name} has 0 columns (shape {shape}).")
     check_finite(y, name)
+
+
+def same_values(x1: Any, x2: Any) -> bool:
+    """Whether two eager arrays of one shape hold identical values."""
+    if x1 is x2:
+        return True
+    if _shape(x1) != _shape(x2) or is_traced(x1) or is_traced(x2):
+        return False
+    return bool(keras.ops.convert_to_numpy(ops.all(ops.equal(x1, x2))))

@@ -11,12 +11,24 @@ def squared_distances(x1: Any, x2: Any) -> Any:
     """Pairwise squared Euclidean distances, clipped at 0.
 
     Uses ``einsum`` for the cross term: Keras' torch ``matmul`` drops float64
-    to float32 (keras issue 23704); ``einsum`` keeps the dtype.
+    to float32 (keras issue 23704); ``einsum`` keeps the dtype. The inputs are
+    centred on ``x1``'s mean first (distances do not change) to reduce the
+    cancellation of the ``|a|^2 + |b|^2 - 2 a.b`` expansion, and when ``x2 is
+    x1`` the diagonal is exactly 0, so ``sqrt`` (Laplace) does not turn a
+    rounding residue of 1e-16 into 1e-8.
     """
+    same = x2 is x1
+    centre = ops.mean(x1, axis=0, keepdims=True)
+    x1 = x1 - centre
+    x2 = x1 if same else x2 - centre
     n1 = ops.sum(x1 * x1, axis=1)
     n2 = ops.sum(x2 * x2, axis=1)
     cross = ops.einsum("id,jd->ij", x1, x2)
-    return ops.maximum(n1[:, None] + n2[None, :] - 2.0 * cross, 0.0)
+    # ops.relu, not ops.maximum(., 0.0): on torch the latter returns float32.
+    d2 = ops.relu(n1[:, None] + n2[None, :] - 2.0 * cross)
+    if same:
+        d2 = d2 * (1.0 - ops.eye(d2.shape[0], dtype=d2.dtype))
+    return d2
 
 
 def safe_sqrt(d2: Any) -> Any:
@@ -92,6 +104,5 @@ def add_metric_weight(layer: Any, M: Any, trainable: bool) -> Any:
 
 def mahalanobis_squared_distances(x1: Any, x2: Any, factor: Any) -> Any:
     """``(x - x')^T M (x - x')`` for ``M = factor @ factor.T``, via ``x @ factor``."""
-    return squared_distances(
-        ops.einsum("id,dr->ir", x1, factor), ops.einsum("id,dr->ir", x2, factor)
-    )
+    z1 = ops.einsum("id,dr->ir", x1, factor)
+    return squared_distances(z1, z1 if x2 is x1 else ops.einsum("id,dr->ir", x2, factor))

@@ -8,8 +8,8 @@ import keras
 from keras import ops
 
 from kernelkit import backends
-from kernelkit._dtypes import resolve_dtype
-from kernelkit._validation import check_matrix, check_same_features
+from kernelkit._dtypes import check_result_dtype, resolve_dtype
+from kernelkit._validation import check_matrix, check_same_features, same_values
 
 
 class TrainableKernel(keras.layers.Layer):
@@ -53,10 +53,8 @@ class TrainableKernel(keras.layers.Layer):
     """
 
     def __init__(self, **kwargs: Any) -> None:
-        if "dtype" in kwargs and kwargs["dtype"] is not None:
-            resolve_dtype(kwargs["dtype"])
         super().__init__(**kwargs)
-        resolve_dtype(self.dtype)
+        resolve_dtype(self.dtype)  # float64 on JAX without x64: a clear error
 
     # ------------------------------------------------------------------ API
     def gram(self, x1: Any, x2: Any) -> Any:
@@ -81,8 +79,12 @@ class TrainableKernel(keras.layers.Layer):
         else:
             x2 = self._prepare(x2, "x2")
             check_same_features(x1, x2)
+            if same_values(x1, x2):
+                x2 = x1  # the symmetric path: exact diagonal, half the work
         with backends.no_tf32():
-            return self.gram(x1, x2)
+            K = self.gram(x1, x2)
+        check_result_dtype(K, self.compute_dtype, f"{type(self).__name__}'s Gram matrix")
+        return K
 
     def diag(self, x: Any) -> Any:
         """Diagonal of the Gram matrix of ``x``, shape ``(n,)``.
@@ -97,7 +99,9 @@ class TrainableKernel(keras.layers.Layer):
         if not self.built:
             self.build(tuple(x.shape))
         with backends.no_tf32():
-            return self.diag_formula(x)
+            d = self.diag_formula(x)
+        check_result_dtype(d, self.compute_dtype, f"{type(self).__name__}'s diagonal")
+        return d
 
     def stateless_gram(
         self, trainable_values: Sequence[Any], x1: Any, x2: Any = None

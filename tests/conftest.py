@@ -1,0 +1,41 @@
+"""Shared fixtures. Each pytest process tests the one backend in KERAS_BACKEND.
+
+float64 is switched on for JAX here, before keras or jax create any array,
+so that the float64 tests really run in float64 (kernelkit itself changes no
+global state on import; tests/test_dtypes.py checks that in a subprocess).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("JAX_ENABLE_X64", "1")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from kernelkit.testing import to_numpy  # noqa: E402
+
+BACKEND = keras.backend.backend()
+
+
+def rel_err(a, b) -> float:
+    """max |a - b| / max |b| in float64."""
+    a = np.asarray(to_numpy(a) if not isinstance(a, np.ndarray) else a, dtype=np.float64)
+    b = np.asarray(to_numpy(b) if not isinstance(b, np.ndarray) else b, dtype=np.float64)
+    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-300))
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(12345)
+
+
+def pytest_report_header(config) -> str:
+    from kernelkit import backends
+
+    return (
+        f"kernelkit backend: {BACKEND} (keras {keras.__version__}); "
+        f"float64 available: {backends.float64_enabled()}"
+    )

@@ -1,0 +1,53 @@
+"""Every shipped kernel passes the shipped KernelTestCase mixin."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kernelkit import NTK, AnisotropicKernel, GaussianKernel, LaplaceKernel, mlp
+from kernelkit.testing import KernelTestCase
+
+
+class TestGaussianKernel(KernelTestCase):
+    def create_kernel(self, dtype):
+        return GaussianKernel(bandwidth=1.7, dtype=dtype)
+
+
+class TestAnisotropicKernelDefault(KernelTestCase):
+    def create_kernel(self, dtype):
+        return AnisotropicKernel(dtype=dtype)
+
+
+class TestAnisotropicKernelGivenM(KernelTestCase):
+    def create_kernel(self, dtype):
+        A = np.random.default_rng(0).normal(size=(3, 3))
+        return AnisotropicKernel(M=A @ A.T / 3, dtype=dtype)
+
+
+class TestLaplaceKernel(KernelTestCase):
+    def create_kernel(self, dtype):
+        return LaplaceKernel(bandwidth=2.0, dtype=dtype)
+
+
+class TestLaplaceKernelMetric(KernelTestCase):
+    def create_kernel(self, dtype):
+        return LaplaceKernel(bandwidth=3.0, M=np.diag([1.0, 0.5, 2.0]), dtype=dtype)
+
+
+class TestNTKStructured(KernelTestCase):
+    def create_kernel(self, dtype):
+        return NTK(mlp(3, depth=2, width=8, seed=1, dtype=dtype), "structured")
+
+
+class TestNTKJacobian(KernelTestCase):
+    # Keras 3.15 on torch runs float64 Dense matmuls in float32 (keras issue
+    # 23704), so the Jacobian path's float64 comparisons hold to ~1e-7 there.
+    rtol = {"float32": 1e-5, "float64": 1e-6}
+
+    def create_kernel(self, dtype):
+        return NTK(mlp(3, depth=2, width=8, seed=1, dtype=dtype), "jacobian")
+
+
+class TestNTKMultiOutput(KernelTestCase):
+    def create_kernel(self, dtype):
+        return NTK(mlp(3, depth=1, width=8, output_dim=3, seed=2, dtype=dtype))
