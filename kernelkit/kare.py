@@ -7,7 +7,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from kernelkit import backends
+from kernelkit import _ops, backends
 from kernelkit._validation import check_finite, check_targets
 from kernelkit.errors import InputError
 from kernelkit.linalg import cholesky
@@ -78,7 +78,7 @@ def kare(K: Any, y: Any, z: float = 0.1) -> Any:
         U = ops.solve_triangular(L, Y, lower=True)
         V = ops.solve_triangular(ops.transpose(L), U, lower=False)
         Linv = ops.solve_triangular(L, ops.eye(n, dtype=dtype), lower=True)
-        num = ops.mean(ops.sum(V * V, axis=0)) / n
+        num = _ops.mean(ops.sum(V * V, axis=0)) / n
         den = ops.sum(Linv * Linv) / n
         return num / (den * den)
 

@@ -15,16 +15,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from kernelkit.testing import to_numpy  # noqa: E402
-
 BACKEND = keras.backend.backend()
-
-
-def rel_err(a, b) -> float:
-    """max |a - b| / max |b| in float64."""
-    a = np.asarray(to_numpy(a) if not isinstance(a, np.ndarray) else a, dtype=np.float64)
-    b = np.asarray(to_numpy(b) if not isinstance(b, np.ndarray) else b, dtype=np.float64)
-    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-300))
 
 
 @pytest.fixture

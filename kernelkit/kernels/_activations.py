@@ -1,14 +1,28 @@
-"""Derivatives of Keras' elementwise activations, for the structured NTK."""
+"""Values and derivatives of Keras' elementwise activations, for the structured NTK.
+
+Both are written here in float64-safe keras.ops (see ``kernelkit._ops``):
+Keras' own ``tanh`` (JAX) and ``gelu`` (TensorFlow) lose float64 precision.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import keras
 from keras import ops
 
-_SQRT_2PI = math.sqrt(2.0 * math.pi)
+from kernelkit import _ops
+
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+class Activation(NamedTuple):
+    """An activation ``s`` and its derivative ``s'``, both in keras.ops."""
+
+    value: Callable[[Any], Any]
+    derivative: Callable[[Any], Any]
 
 
 def _sigmoid_prime(h: Any) -> Any:
@@ -17,9 +31,8 @@ def _sigmoid_prime(h: Any) -> Any:
 
 
 def _gelu_prime(h: Any) -> Any:
-    # Exact (erf) GELU, Keras' default for activation="gelu".
     cdf = 0.5 * (1.0 + ops.erf(h / math.sqrt(2.0)))
-    return cdf + h * ops.exp(-0.5 * h * h) / _SQRT_2PI
+    return cdf + h * ops.exp(-0.5 * h * h) * _INV_SQRT_2PI
 
 
 def _silu_prime(h: Any) -> Any:
@@ -27,42 +40,49 @@ def _silu_prime(h: Any) -> Any:
     return s * (1.0 + h * (1.0 - s))
 
 
-def _selu_prime(h: Any) -> Any:
-    alpha, scale = 1.6732632423543772, 1.0507009873554805
-    return scale * ops.where(h > 0, ops.ones_like(h), alpha * ops.exp(h))
+def _positive(h: Any) -> Any:
+    return h > 0
 
 
-_DERIVATIVES: dict[str, Callable[[Any], Any]] = {
-    "linear": ops.ones_like,
-    "relu": lambda h: ops.cast(h > 0, h.dtype),
-    "tanh": lambda h: 1.0 - ops.tanh(h) ** 2,
-    "sigmoid": _sigmoid_prime,
-    "gelu": _gelu_prime,
-    "softplus": ops.sigmoid,
-    "silu": _silu_prime,
-    "elu": lambda h: ops.where(h > 0, ops.ones_like(h), ops.exp(h)),
-    "selu": _selu_prime,
+_ACTIVATIONS: dict[str, Activation] = {
+    "linear": Activation(lambda h: h, ops.ones_like),
+    "relu": Activation(ops.relu, lambda h: ops.cast(_positive(h), h.dtype)),
+    "tanh": Activation(_ops.tanh, lambda h: 1.0 - _ops.tanh(h) ** 2),
+    "sigmoid": Activation(ops.sigmoid, _sigmoid_prime),
+    "gelu": Activation(_ops.gelu, _gelu_prime),
+    "softplus": Activation(ops.softplus, ops.sigmoid),
+    "silu": Activation(lambda h: h * ops.sigmoid(h), _silu_prime),
+    "elu": Activation(
+        lambda h: ops.where(_positive(h), h, ops.exp(ops.minimum(h, ops.zeros_like(h))) - 1.0),
+        lambda h: ops.where(_positive(h), ops.ones_like(h), ops.exp(h)),
+    ),
+    "selu": Activation(
+        lambda h: _SELU_SCALE * ops.where(
+            _positive(h), h, _SELU_ALPHA * (ops.exp(ops.minimum(h, ops.zeros_like(h))) - 1.0)
+        ),
+        lambda h: _SELU_SCALE * ops.where(_positive(h), ops.ones_like(h), _SELU_ALPHA * ops.exp(h)),
+    ),
 }
 
 
-def activation_derivative(fn: Any) -> Callable[[Any], Any] | None:
-    """The derivative of a Keras activation, or ``None`` if it is not known.
+def lookup_activation(fn: Any) -> Activation | None:
+    """The :class:`Activation` of a Keras activation function, or ``None``.
 
-    Only Keras' own activation functions (compared by identity, so a lambda or
-    a different GELU approximation is not mistaken for one) are recognised.
+    Only Keras' own activation functions are recognised, by identity, so a
+    lambda or another GELU approximation is never mistaken for one.
 
     Args:
         fn: The ``activation`` attribute of a Dense layer.
 
     Returns:
-        A function ``h -> s'(h)`` in keras.ops, or ``None``.
+        The value/derivative pair, or ``None`` if unknown.
     """
-    for name, deriv in _DERIVATIVES.items():
+    for name, act in _ACTIVATIONS.items():
         if fn is keras.activations.get(name):
-            return deriv
+            return act
     return None
 
 
 def supported_activations() -> list[str]:
     """Names of the activations the structured NTK supports."""
-    return list(_DERIVATIVES)
+    return list(_ACTIVATIONS)

@@ -6,6 +6,8 @@ from typing import Any
 
 from keras import ops
 
+from kernelkit import _ops
+
 
 def squared_distances(x1: Any, x2: Any) -> Any:
     """Pairwise squared Euclidean distances, clipped at 0.
@@ -18,7 +20,7 @@ def squared_distances(x1: Any, x2: Any) -> Any:
     rounding residue of 1e-16 into 1e-8.
     """
     same = x2 is x1
-    centre = ops.mean(x1, axis=0, keepdims=True)
+    centre = _ops.mean(x1, axis=0)[None, :]
     x1 = x1 - centre
     x2 = x1 if same else x2 - centre
     n1 = ops.sum(x1 * x1, axis=1)
@@ -43,22 +45,30 @@ def safe_sqrt(d2: Any) -> Any:
     return ops.where(positive, ops.sqrt(safe), ops.zeros_like(d2))
 
 
+def exact_weight(layer: Any, name: str, value: Any, trainable: bool = True) -> Any:
+    """Add a variable holding exactly ``value`` (in the layer's dtype).
+
+    ``keras.initializers.Constant`` rounds through float32 on TensorFlow, so a
+    float64 variable would start 1e-9 off; assigning the value does not.
+    """
+    import numpy as np
+
+    value = np.asarray(value, dtype=np.float64)
+    var = layer.add_weight(name=name, shape=value.shape, initializer="zeros",
+                           trainable=trainable)
+    var.assign(value.astype(var.dtype))
+    return var
+
+
 def positive_scalar_weight(layer: Any, name: str, value: float) -> Any:
     """Add a trainable scalar stored as ``log(value)``, so ``value`` stays > 0."""
     import math
-
-    import keras
 
     if not value > 0:
         from kernelkit.errors import InputError
 
         raise InputError(f"{name} must be positive, got {value!r}.")
-    return layer.add_weight(
-        name=f"log_{name}",
-        shape=(),
-        initializer=keras.initializers.Constant(math.log(value)),
-        trainable=True,
-    )
+    return exact_weight(layer, f"log_{name}", math.log(value))
 
 
 def metric_factor(M: Any) -> Any:
@@ -91,15 +101,7 @@ def metric_factor(M: Any) -> Any:
 
 def add_metric_weight(layer: Any, M: Any, trainable: bool) -> Any:
     """Add the variable ``metric_factor`` (L, with M = L L^T) to ``layer``."""
-    import keras
-
-    L = metric_factor(M)
-    return layer.add_weight(
-        name="metric_factor",
-        shape=L.shape,
-        initializer=keras.initializers.Constant(L),
-        trainable=trainable,
-    )
+    return exact_weight(layer, "metric_factor", metric_factor(M), trainable=trainable)
 
 
 def mahalanobis_squared_distances(x1: Any, x2: Any, factor: Any) -> Any:

@@ -18,7 +18,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from kernelkit.kernels._activations import activation_derivative
+from kernelkit.kernels._activations import lookup_activation
 
 
 def structured_reason(model: Any) -> str | None:
@@ -35,7 +35,7 @@ def structured_reason(model: Any) -> str | None:
             return f"layer {layer.name!r} uses LoRA or quantisation"
         if not layer.trainable:
             return f"layer {layer.name!r} is frozen (trainable=False)"
-        if activation_derivative(layer.activation) is None:
+        if lookup_activation(layer.activation) is None:
             return (
                 f"layer {layer.name!r} has an activation the structured NTK does not "
                 "know (use a Keras activation by name, e.g. 'gelu' or 'relu')"
@@ -52,8 +52,9 @@ def _forward(layers: list, x: Any) -> tuple[list, list, Any]:
         h = ops.einsum("nd,dw->nw", a, layer.kernel)
         if layer.use_bias:
             h = h + layer.bias
-        slopes.append(activation_derivative(layer.activation)(h))
-        a = layer.activation(h)
+        act = lookup_activation(layer.activation)
+        slopes.append(act.derivative(h))
+        a = act.value(h)
     return inputs, slopes, a
 
 
