@@ -22,14 +22,15 @@ def jacobian_f64_tolerance(activation: str) -> float:
 
     - torch: float64 Dense matmul runs in float32 (keras issue 23704): ~1e-7;
     - JAX: ``ops.tanh`` returns float32 for float64 input: ~1e-7;
-    - TensorFlow: ``tf.nn.gelu`` is accurate to ~2e-9 in float64.
+    - TensorFlow: ``tf.nn.gelu`` is accurate to ~2e-9 in float64, which
+      grows to 1.5e-8 in the NTK of a depth-4 MLP (measured).
 
     The "structured" NTK avoids all three and is held to 1e-10 everywhere.
     """
     if BACKEND == "torch" or (BACKEND == "jax" and activation == "tanh"):
         return 1e-6
     if BACKEND == "tensorflow" and activation == "gelu":
-        return 1e-8
+        return 1e-7
     return 1e-10
 
 
