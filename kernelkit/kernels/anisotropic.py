@@ -58,6 +58,8 @@ class AnisotropicKernel(TrainableKernel):
             self._make_metric(np.asarray(M))
         elif input_dim is not None:
             self._make_metric(np.eye(int(input_dim)) / int(input_dim))
+        if hasattr(self, "metric_factor"):
+            self.built = True
 
     def _make_metric(self, M: np.ndarray) -> None:
         self.metric_factor = add_metric_weight(self, M, trainable=self.trainable)

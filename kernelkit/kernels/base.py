@@ -9,6 +9,7 @@ from keras import ops
 
 from kernelkit import backends
 from kernelkit._dtypes import check_result_dtype, resolve_dtype
+from kernelkit.errors import InputError
 from kernelkit._validation import check_matrix, check_same_features, same_values
 
 
@@ -120,6 +121,13 @@ class TrainableKernel(keras.layers.Layer):
         Returns:
             The Gram matrix ``(n1, n2)``.
         """
+        if not self.built:
+            if type(self).build is not keras.layers.Layer.build:
+                raise InputError(
+                    f"{type(self).__name__} creates variables in build(): call it once "
+                    "on data (kernel(x)) before a stateless evaluation."
+                )
+            self.built = True  # all variables were created in __init__
         non_trainable = [v.value for v in self.non_trainable_variables]
         out, _ = self.stateless_call(list(trainable_values), non_trainable, x1, x2)
         return out

@@ -81,9 +81,6 @@ class NTK(TrainableKernel):
             "structured" if implementation != "jacobian" and reason is None else "jacobian"
         )
 
-    def build(self, x1_shape: Any, x2_shape: Any = None) -> None:
-        pass
-
     def gram(self, x1: Any, x2: Any) -> Any:
         x2 = None if x2 is x1 else x2
         if self.implementation_ == "structured":
