@@ -72,14 +72,21 @@ class TrainableKernel(keras.layers.Layer):
         """The diagonal ``k(x_i, x_i)``; override for a faster formula."""
         return ops.diagonal(self.gram(x, x))
 
+    def __call__(self, x1: Any, x2: Any = None, **kwargs: Any) -> Any:
+        """Check the inputs (before Keras builds anything), then evaluate."""
+        check_matrix(x1, "x1")
+        if x2 is not None:
+            check_matrix(x2, "x2")
+            check_same_features(x1, x2)
+        return super().__call__(x1, x2, **kwargs)
+
     def call(self, x1: Any, x2: Any = None) -> Any:
         """Gram matrix ``K(x1, x2)``; ``x2=None`` means ``x2 = x1``."""
-        x1 = self._prepare(x1, "x1")
+        x1 = self._cast(x1)
         if x2 is None:
             x2 = x1
         else:
-            x2 = self._prepare(x2, "x2")
-            check_same_features(x1, x2)
+            x2 = self._cast(x2)
             if same_values(x1, x2):
                 x2 = x1  # the symmetric path: exact diagonal, half the work
         with backends.no_tf32():
@@ -96,7 +103,8 @@ class TrainableKernel(keras.layers.Layer):
         Returns:
             ``k(x_i, x_i)`` for each row.
         """
-        x = self._prepare(x, "x")
+        check_matrix(x, "x")
+        x = self._cast(x)
         if not self.built:
             self.build(tuple(x.shape))
         with backends.no_tf32():
@@ -137,6 +145,5 @@ class TrainableKernel(keras.layers.Layer):
         return (x1_shape[0], n2)
 
     # ------------------------------------------------------------- helpers
-    def _prepare(self, x: Any, name: str) -> Any:
-        check_matrix(x, name)
+    def _cast(self, x: Any) -> Any:
         return ops.cast(ops.convert_to_tensor(x), self.compute_dtype)
