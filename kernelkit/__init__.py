@@ -1,7 +1,10 @@
 """kernelkit: train kernels to generalise with KARE, on JAX, PyTorch and TensorFlow.
 
-The public API. Importing kernelkit imports Keras (which fixes the backend
-from ``KERAS_BACKEND``, as Keras does) and changes no global state.
+The public API. Names are loaded on first use (PEP 562), so ``import
+kernelkit`` and the subpackages that need no numerics (``kernelkit.cli``) do
+not import Keras; the first numerical name you touch imports Keras, which
+fixes the backend from ``KERAS_BACKEND`` as Keras does. kernelkit changes no
+global state on import.
 
 Example:
     >>> import numpy as np
@@ -11,41 +14,54 @@ Example:
     >>> value = kk.kare(ntk(X), y, z=0.1)
 """
 
-from kernelkit._dtypes import enable_float64
-from kernelkit.errors import (
-    DtypeError,
-    InputError,
-    JitterWarning,
-    KernelkitError,
-    NumericalError,
-)
-from kernelkit.kare import kare
-from kernelkit.kernels import (
-    NTK,
-    AnisotropicKernel,
-    GaussianKernel,
-    LaplaceKernel,
-    TrainableKernel,
-)
-from kernelkit.mlp import mlp
-from kernelkit.ridge import KernelRidge
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "TrainableKernel",
-    "NTK",
-    "GaussianKernel",
-    "AnisotropicKernel",
-    "LaplaceKernel",
-    "mlp",
-    "kare",
-    "KernelRidge",
-    "enable_float64",
-    "KernelkitError",
-    "InputError",
-    "NumericalError",
-    "DtypeError",
-    "JitterWarning",
-    "__version__",
-]
+_EXPORTS = {
+    "TrainableKernel": "kernelkit.kernels.base",
+    "NTK": "kernelkit.kernels.ntk",
+    "GaussianKernel": "kernelkit.kernels.gaussian",
+    "AnisotropicKernel": "kernelkit.kernels.anisotropic",
+    "LaplaceKernel": "kernelkit.kernels.laplace",
+    "mlp": "kernelkit.mlp",
+    "kare": "kernelkit.kare",
+    "KernelRidge": "kernelkit.ridge",
+    "enable_float64": "kernelkit._dtypes",
+    "KernelkitError": "kernelkit.errors",
+    "InputError": "kernelkit.errors",
+    "NumericalError": "kernelkit.errors",
+    "DtypeError": "kernelkit.errors",
+    "JitterWarning": "kernelkit.errors",
+}
+_SUBMODULES = {"backends", "kernels", "testing", "linalg", "errors", "ridge"}
+
+__all__ = list(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"kernelkit.{name}")
+    raise AttributeError(f"module 'kernelkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | _SUBMODULES)
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from kernelkit._dtypes import enable_float64
+    from kernelkit.errors import (DtypeError, InputError, JitterWarning, KernelkitError,
+                                  NumericalError)
+    from kernelkit.kare import kare
+    from kernelkit.kernels import (NTK, AnisotropicKernel, GaussianKernel, LaplaceKernel,
+                                   TrainableKernel)
+    from kernelkit.mlp import mlp
+    from kernelkit.ridge import KernelRidge

@@ -38,7 +38,7 @@ def resolve_dtype(dtype: Any = None) -> str:
 
 
 def check_result_dtype(x: Any, expected: str, what: str) -> None:
-    """Raise :class:`DtypeError` if ``x`` did not come out in ``expected``."""
+    """Raise `DtypeError` if ``x`` did not come out in ``expected``."""
     got = keras.backend.standardize_dtype(x.dtype)
     if got != expected:
         raise DtypeError(

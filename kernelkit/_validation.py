@@ -47,7 +47,7 @@ def check_matrix(x: Any, name: str = "X", *, allow_empty: bool = False) -> None:
 
 
 def check_finite(x: Any, name: str) -> None:
-    """Raise :class:`InputError` if ``x`` holds NaN or inf (eager values only)."""
+    """Raise `InputError` if ``x`` holds NaN or inf (eager values only)."""
     if isinstance(x, np.ndarray):
         ok = bool(np.isfinite(x).all()) if x.dtype.kind in "fc" else True
     elif is_traced(x):

@@ -88,12 +88,12 @@ def kare_value_and_grad(
 ) -> tuple[Any, list]:
     """KARE of ``kernel`` on ``(x, y)`` and its gradient in the kernel's variables.
 
-    The gradient is taken through :meth:`TrainableKernel.stateless_gram` with
+    The gradient is taken through `TrainableKernel.stateless_gram` with
     the backend's autodiff (second order for an NTK), one entry per
     ``kernel.trainable_variables`` (zeros for variables KARE does not use).
 
     Args:
-        kernel: A :class:`~kernelkit.TrainableKernel`.
+        kernel: A `TrainableKernel`.
         x: Inputs ``(n, d)``.
         y: Targets ``(n,)`` or ``(n, c)``.
         z: Ridge of KARE, > 0.

@@ -33,8 +33,8 @@ def cholesky(a: Any, *, what: str = "the matrix", remedy: str = "") -> Any:
 
     In eager mode the factor is checked: a failed or non-finite factorisation
     is retried with a small diagonal jitter (relative to the mean diagonal,
-    escalating, each with a :class:`JitterWarning`), then a
-    :class:`NumericalError` names the remedy. Inside a traced function (jit,
+    escalating, each with a `JitterWarning`), then a
+    `NumericalError` names the remedy. Inside a traced function (jit,
     autodiff on JAX, tf.function) no Python check is possible: a failure shows
     as NaN, which callers must check.
 

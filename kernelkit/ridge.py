@@ -29,14 +29,14 @@ def ridge_scale(K: Any) -> float:
 
 
 class KernelRidge(RegressorMixin, BaseEstimator):
-    """Kernel ridge regression with a :class:`TrainableKernel`.
+    """Kernel ridge regression with a `TrainableKernel`.
 
     Predicts ``f(x) = (1/n) K(x, X) (K/n + lam I)^{-1} Y`` with the paper's
     scale-free ridge ``lam = ridge * tr(K) / n^2``. This equals scikit-learn's
     ``KernelRidge(alpha=n * lam, kernel="precomputed")``. Accepts and returns
     numpy arrays; ``y`` may be ``(n,)`` or ``(n, c)``.
 
-    :meth:`predict_path` and :meth:`kare_path` give predictions and KARE for a
+    `predict_path` and `kare_path` give predictions and KARE for a
     whole grid of ``ridge`` values from one eigendecomposition of ``K``.
 
     Args:

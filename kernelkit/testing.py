@@ -36,10 +36,10 @@ def to_numpy(x: Any) -> np.ndarray:
 
 
 class KernelTestCase:
-    """Contract tests for a :class:`~kernelkit.TrainableKernel`.
+    """Contract tests for a `TrainableKernel`.
 
     Subclass it in a class whose name starts with ``Test`` and implement
-    :meth:`create_kernel`. Override the class attributes to change sizes or
+    `create_kernel`. Override the class attributes to change sizes or
     tolerances. The checks: output shape, ``x2=None``, symmetry, positive
     semi-definiteness within tolerance, ``diag`` equals the Gram diagonal,
     ``get_config``/``from_config`` round trip, the output dtype (float32 and,

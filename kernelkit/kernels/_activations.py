@@ -66,7 +66,7 @@ _ACTIVATIONS: dict[str, Activation] = {
 
 
 def lookup_activation(fn: Any) -> Activation | None:
-    """The :class:`Activation` of a Keras activation function, or ``None``.
+    """The `Activation` of a Keras activation function, or ``None``.
 
     Only Keras' own activation functions are recognised, by identity, so a
     lambda or another GELU approximation is never mistaken for one.

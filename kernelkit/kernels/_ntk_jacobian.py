@@ -37,6 +37,6 @@ def jacobian_ntk(model: Any, x1: Any, x2: Any | None) -> Any:
 
 
 def jacobian_ntk_diag(model: Any, x: Any) -> Any:
-    """Diagonal of :func:`jacobian_ntk` in ``O(n k P)``."""
+    """Diagonal of `jacobian_ntk` in ``O(n k P)``."""
     j = model_jacobian(model, x)
     return ops.sum(j * j, axis=(1, 2)) / float(j.shape[1])

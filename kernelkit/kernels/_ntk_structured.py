@@ -92,7 +92,7 @@ def structured_ntk(layers: list, x1: Any, x2: Any | None) -> Any:
 
 
 def structured_ntk_diag(layers: list, x: Any) -> Any:
-    """Diagonal of :func:`structured_ntk` in ``O(n k sum(widths))``."""
+    """Diagonal of `structured_ntk` in ``O(n k sum(widths))``."""
     k = float(layers[-1].units)
     inputs, slopes, _ = _forward(layers, x)
     total = None

@@ -20,13 +20,13 @@ class AnisotropicKernel(TrainableKernel):
     semi-definite during training. ``M`` starts at the given matrix, or at
     the identity scaled by ``1/d`` (built from the first input when neither
     ``M`` nor ``input_dim`` is given). Read the current metric with
-    :meth:`metric`.
+    `metric`.
 
     Args:
         M: Optional initial metric, a symmetric PSD ``(d, d)`` array.
         input_dim: Number of features ``d`` when ``M`` is not given.
         trainable: Whether KARE training may change ``M``.
-        **kwargs: ``name``, ``dtype`` (see :class:`TrainableKernel`).
+        **kwargs: ``name``, ``dtype`` (see `TrainableKernel`).
 
     Example:
         >>> import numpy as np

@@ -1,4 +1,4 @@
-"""The :class:`TrainableKernel` base class."""
+"""The `TrainableKernel` base class."""
 
 from __future__ import annotations
 
@@ -19,14 +19,14 @@ class TrainableKernel(keras.layers.Layer):
     Calling the kernel, ``kernel(x1, x2=None)``, returns the Gram matrix of
     shape ``(n1, n2)``; ``x2=None`` means ``x2 = x1``. The base class checks
     shapes and values, casts inputs to the kernel's dtype and turns TF32 off;
-    a subclass writes only the formula, in ``keras.ops``, in :meth:`gram`
-    (and, optionally, a faster :meth:`diag_formula`). Trainable parameters
+    a subclass writes only the formula, in ``keras.ops``, in `gram`
+    (and, optionally, a faster `diag_formula`). Trainable parameters
     are Keras variables created in ``__init__`` or ``build``, so that KARE
-    training (and :meth:`stateless_gram`) can differentiate through them.
+    training (and `stateless_gram`) can differentiate through them.
 
     Conventions: inputs are 2-D ``(n_samples, n_features)``; the dtype is the
     layer's (``dtype=`` argument, default ``keras.config.floatx()``); float64
-    on JAX requires x64 mode (see :func:`kernelkit.enable_float64`).
+    on JAX requires x64 mode (see `kernelkit.enable_float64`).
 
     Args:
         **kwargs: Passed to ``keras.layers.Layer`` (``name``, ``dtype``).

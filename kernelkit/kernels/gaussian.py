@@ -15,12 +15,12 @@ class GaussianKernel(TrainableKernel):
 
     This is the paper's convention (no factor 2). The bandwidth is trainable
     and kept positive by storing ``log(bandwidth)`` in the variable
-    ``log_bandwidth``; read the current value with :attr:`bandwidth_value`.
+    ``log_bandwidth``; read the current value with `bandwidth_value`.
 
     Args:
         bandwidth: Initial bandwidth, > 0.
         trainable: Whether KARE training may change the bandwidth.
-        **kwargs: ``name``, ``dtype`` (see :class:`TrainableKernel`).
+        **kwargs: ``name``, ``dtype`` (see `TrainableKernel`).
 
     Example:
         >>> import numpy as np

@@ -33,7 +33,7 @@ class LaplaceKernel(TrainableKernel):
         M: Optional symmetric PSD ``(d, d)`` metric.
         train_metric: Whether KARE training may change ``M``.
         trainable: Whether KARE training may change anything.
-        **kwargs: ``name``, ``dtype`` (see :class:`TrainableKernel`).
+        **kwargs: ``name``, ``dtype`` (see `TrainableKernel`).
 
     Example:
         >>> import numpy as np
