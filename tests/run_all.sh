@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Set everything up and run the whole test suite:
+#   1. a virtual environment (.venv, or $KERNELKIT_VENV) with kernelkit[all];
+#   2. the unit tests under each Keras backend, each in its own process;
+#   3. the cross-backend consistency test (every backend must run);
+#   4. the documentation, built in strict mode.
+# Prints one closing line "kernelkit: N passed, N failed, N skipped" and exits
+# non-zero if anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+VENV=${KERNELKIT_VENV:-.venv}
+PY=${PYTHON:-python3}
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PY" -m venv "$VENV" || exit 1
+fi
+"$VENV/bin/python" -m pip install -q --upgrade pip || exit 1
+# torch is pinned in the [torch] extra (2.13.0: the CPU wheel); see README.
+"$VENV/bin/python" -m pip install -q -e ".[all]" || exit 1
+
+# One thread each: multi-threaded BLAS on 2 cores is 20-40x slower.
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+export TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 TF_CPP_MIN_LOG_LEVEL=2
+export XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+reports=$(mktemp -d)
+status=0
+for backend in jax torch tensorflow; do
+  echo "=== unit tests, KERAS_BACKEND=$backend ==="
+  KERAS_BACKEND=$backend "$VENV/bin/python" -m pytest tests --ignore=tests/cross_backend \
+    -q -p no:cacheprovider --junitxml="$reports/$backend.xml" || status=1
+done
+echo "=== cross-backend consistency (jax, torch, tensorflow) ==="
+"$VENV/bin/python" -m pytest tests/cross_backend -q -p no:cacheprovider \
+  --junitxml="$reports/cross.xml" || status=1
+echo "=== documentation (mkdocs --strict) ==="
+"$VENV/bin/mkdocs" build --strict -q -d "$reports/site" || status=1
+
+"$VENV/bin/python" - "$reports" <<'PY'
+import pathlib, sys, xml.etree.ElementTree as ET
+total = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+for f in pathlib.Path(sys.argv[1]).glob("*.xml"):
+    for suite in ET.parse(f).getroot().iter("testsuite"):
+        for k in total:
+            total[k] += int(suite.get(k, 0))
+failed = total["failures"] + total["errors"]
+passed = total["tests"] - failed - total["skipped"]
+print(f"kernelkit: {passed} passed, {failed} failed, {total['skipped']} skipped")
+PY
+exit $status
