@@ -27,14 +27,23 @@ import keras
 
 BACKEND: str = keras.backend.backend()
 
+#: The functions every backend module defines, with the same signatures.
+API = (
+    "per_example_jacobian",
+    "value_and_grad",
+    "no_tf32",
+    "tf32_enabled",
+    "float64_enabled",
+    "enable_float64",
+    "is_traced",
+    "device_summary",
+)
+
 if BACKEND == "jax":
-    from kernelkit.backends.jax import *  # noqa: F401,F403
     from kernelkit.backends import jax as _impl
 elif BACKEND == "torch":
-    from kernelkit.backends.torch import *  # noqa: F401,F403
     from kernelkit.backends import torch as _impl
 elif BACKEND == "tensorflow":
-    from kernelkit.backends.tensorflow import *  # noqa: F401,F403
     from kernelkit.backends import tensorflow as _impl
 else:  # pragma: no cover - depends on the environment
     raise ImportError(
@@ -43,4 +52,13 @@ else:  # pragma: no cover - depends on the environment
         "before importing keras or kernelkit."
     )
 
-__all__ = list(_impl.__all__) + ["BACKEND"]
+per_example_jacobian = _impl.per_example_jacobian
+value_and_grad = _impl.value_and_grad
+no_tf32 = _impl.no_tf32
+tf32_enabled = _impl.tf32_enabled
+float64_enabled = _impl.float64_enabled
+enable_float64 = _impl.enable_float64
+is_traced = _impl.is_traced
+device_summary = _impl.device_summary
+
+__all__ = [*API, "BACKEND"]

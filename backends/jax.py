@@ -8,18 +8,6 @@ from typing import Any, Callable, Iterator, Sequence
 import jax
 import jax.numpy as jnp
 
-__all__ = [
-    "per_example_jacobian",
-    "value_and_grad",
-    "no_tf32",
-    "tf32_enabled",
-    "float64_enabled",
-    "enable_float64",
-    "is_traced",
-    "device_summary",
-]
-
-
 def per_example_jacobian(
     fn: Callable[[Sequence[Any], Any], Any], params: Sequence[Any], x: Any
 ) -> list:

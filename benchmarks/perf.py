@@ -51,7 +51,7 @@ def worker(backend: str, threads: int, repeats: int, dtype: str, configs: list) 
     import numpy as np
 
     import kernelkit as kk
-    from kernelkit.kare import kare_value_and_grad
+    from kernelkit import kare_value_and_grad
     from kernelkit.testing import to_numpy
 
     setting = apply_framework_threads(backend, threads)

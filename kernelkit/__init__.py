@@ -27,8 +27,9 @@ _EXPORTS = {
     "GaussianKernel": "kernelkit.kernels.gaussian",
     "AnisotropicKernel": "kernelkit.kernels.anisotropic",
     "LaplaceKernel": "kernelkit.kernels.laplace",
-    "mlp": "kernelkit.mlp",
-    "kare": "kernelkit.kare",
+    "mlp": "kernelkit.network",
+    "kare": "kernelkit.risk",
+    "kare_value_and_grad": "kernelkit.risk",
     "KernelRidge": "kernelkit.ridge",
     "enable_float64": "kernelkit._dtypes",
     "KernelkitError": "kernelkit.errors",
@@ -37,7 +38,10 @@ _EXPORTS = {
     "DtypeError": "kernelkit.errors",
     "JitterWarning": "kernelkit.errors",
 }
-_SUBMODULES = {"backends", "kernels", "testing", "linalg", "errors", "ridge"}
+# Module names never equal an exported name: importing a submodule sets the
+# package attribute of that name, which would shadow a lazily loaded function.
+_SUBMODULES = {"backends", "kernels", "testing", "linalg", "errors", "ridge", "risk",
+               "network", "training", "data"}
 
 __all__ = list(_EXPORTS) + ["__version__"]
 
@@ -60,8 +64,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from kernelkit._dtypes import enable_float64
     from kernelkit.errors import (DtypeError, InputError, JitterWarning, KernelkitError,
                                   NumericalError)
-    from kernelkit.kare import kare
+    from kernelkit.risk import kare, kare_value_and_grad
     from kernelkit.kernels import (NTK, AnisotropicKernel, GaussianKernel, LaplaceKernel,
                                    TrainableKernel)
-    from kernelkit.mlp import mlp
+    from kernelkit.network import mlp
     from kernelkit.ridge import KernelRidge

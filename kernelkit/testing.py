@@ -21,7 +21,7 @@ import numpy as np
 
 from kernelkit import backends
 from kernelkit.errors import InputError
-from kernelkit.kare import kare_value_and_grad
+from kernelkit import kare_value_and_grad
 
 
 def to_numpy(x: Any) -> np.ndarray:

@@ -11,7 +11,7 @@ import numpy as np
 
 from kernelkit._validation import check_matrix, check_targets
 from kernelkit.errors import NumericalError
-from kernelkit.kare import kare_value_and_grad
+from kernelkit import kare_value_and_grad
 
 
 @dataclass

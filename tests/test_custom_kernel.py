@@ -11,7 +11,7 @@ import numpy as np
 from keras import ops
 
 import kernelkit as kk
-from kernelkit.kare import kare_value_and_grad
+from kernelkit import kare_value_and_grad
 from kernelkit.testing import KernelTestCase, to_numpy
 
 

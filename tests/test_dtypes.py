@@ -102,3 +102,14 @@ def test_tf32_is_off_inside_kernel_work_and_restored():
     assert seen == [False]
     with backends.no_tf32():
         assert backends.tf32_enabled() is False
+
+
+def test_every_backend_module_defines_the_same_functions():
+    import ast
+    import pathlib
+
+    root = pathlib.Path(backends.__file__).parent
+    for name in ("jax", "torch", "tensorflow"):
+        tree = ast.parse((root / f"{name}.py").read_text())
+        defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+        assert set(backends.API) <= defined, (name, set(backends.API) - defined)

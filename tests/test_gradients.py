@@ -8,7 +8,7 @@ from helpers import BACKEND, rel_err
 from keras import ops
 
 import kernelkit as kk
-from kernelkit.kare import kare_value_and_grad
+from kernelkit import kare_value_and_grad
 from kernelkit.testing import to_numpy
 
 

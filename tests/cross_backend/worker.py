@@ -14,7 +14,7 @@ os.environ.setdefault("JAX_ENABLE_X64", "1")
 import numpy as np  # noqa: E402
 
 import kernelkit as kk  # noqa: E402
-from kernelkit.kare import kare_value_and_grad  # noqa: E402
+from kernelkit import kare_value_and_grad  # noqa: E402
 from kernelkit.testing import to_numpy  # noqa: E402
 
 Z = 0.1

@@ -104,7 +104,7 @@ def kare_value_and_grad(
     Example:
         >>> import numpy as np
         >>> from kernelkit import GaussianKernel
-        >>> from kernelkit.kare import kare_value_and_grad
+        >>> from kernelkit import kare_value_and_grad
         >>> X = np.random.rand(20, 2).astype("float32")
         >>> value, grads = kare_value_and_grad(GaussianKernel(1.0), X, X[:, 0])
         >>> len(grads)
