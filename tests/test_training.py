@@ -39,3 +39,33 @@ def test_divergence_stops_restores_and_records():
     # The restored kernel still gives a finite KRR.
     pred = kk.KernelRidge(kernel, ridge=1e-3).fit(X, y).predict(X[:5])
     assert np.isfinite(pred).all()
+
+
+def test_mini_batches_shuffle_and_fixed_order():
+    X, y = _synthetic(50, 2)
+
+    def run(shuffle, seed):
+        kernel = kk.GaussianKernel(2.0, dtype="float64")
+        history = fit_kare(kernel, X, y, epochs=3, learning_rate=0.05, batch_size=16,
+                           shuffle=shuffle, seed=seed)
+        return history, float(to_numpy(kernel.log_bandwidth))
+
+    h1, w1 = run(True, 0)
+    h2, w2 = run(True, 0)
+    h3, w3 = run(True, 1)
+    h4, _ = run(False, 0)
+    # 50 points in batches of 16: 3 full batches and one of 2 per epoch.
+    assert len(h1.step_kare) == 12 and len(h1.kare) == 3
+    assert h1.step_kare == h2.step_kare and w1 == w2          # same seed, same run
+    assert h1.step_kare != h3.step_kare                       # another shuffle
+    assert h4.step_kare[:4] != h1.step_kare[:4]
+    assert np.allclose(h1.kare, [np.mean(h1.step_kare[i:i + 4]) for i in (0, 4, 8)])
+    # Unshuffled: the first batch is always X[:16], so its first value is KARE there.
+    first = float(to_numpy(kk.kare(kk.GaussianKernel(2.0, dtype="float64")(X[:16]), y[:16])))
+    assert h4.step_kare[0] == pytest.approx(first, rel=1e-12)
+
+
+def test_batch_size_must_allow_kare():
+    X, y = _synthetic(10, 3)
+    with pytest.raises(kk.InputError, match="batch_size"):
+        fit_kare(kk.GaussianKernel(1.0), X, y, batch_size=1)
