@@ -11,12 +11,16 @@ BACKENDS = ("jax", "torch", "tensorflow")
 
 
 def _select_backend(backend: str | None) -> str:
-    """Set KERAS_BACKEND before keras is imported; refuse to switch afterwards."""
-    if backend:
-        if "keras" in sys.modules and os.environ.get("KERAS_BACKEND") != backend:
-            raise click.UsageError("keras is already imported with another backend.")
-        os.environ["KERAS_BACKEND"] = backend
-    return os.environ.get("KERAS_BACKEND", "tensorflow")
+    """Set KERAS_BACKEND before keras is imported; refuse to switch afterwards.
+
+    Without ``--backend`` the environment's KERAS_BACKEND is used, else
+    Keras' default (tensorflow).
+    """
+    chosen = backend or os.environ.get("KERAS_BACKEND") or "tensorflow"
+    if "keras" in sys.modules and os.environ.get("KERAS_BACKEND", "tensorflow") != chosen:
+        raise click.UsageError("keras is already imported with another backend.")
+    os.environ["KERAS_BACKEND"] = chosen
+    return chosen
 
 
 backend_option = click.option(
@@ -70,13 +74,13 @@ def info(backend: str | None) -> None:
 def example(backend: str | None, threads: int, n_train: int, epochs: int,
             learning_rate: float, seed: int) -> None:
     """A small end-to-end NTK-KARE run on the paper's synthetic task (eq. 9)."""
-    _select_backend(backend)
+    chosen = _select_backend(backend)
     from kernelkit.benchmarks._threads import apply_framework_threads, limit_threads_env
 
     limit_threads_env(threads)
     from kernelkit.cli._example import run_example
 
-    apply_framework_threads(os.environ["KERAS_BACKEND"], threads)
+    apply_framework_threads(chosen, threads)
     run_example(n_train=n_train, epochs=epochs, learning_rate=learning_rate, seed=seed)
 
 

@@ -9,7 +9,7 @@ import keras
 from kernelkit import backends
 from kernelkit.errors import DtypeError
 
-_FLOATS = ("float16", "bfloat16", "float32", "float64")
+_FLOATS = ("float32", "float64")
 
 
 def resolve_dtype(dtype: Any = None) -> str:
@@ -26,7 +26,10 @@ def resolve_dtype(dtype: Any = None) -> str:
     """
     name = keras.backend.standardize_dtype(dtype or keras.config.floatx())
     if name not in _FLOATS:
-        raise DtypeError(f"kernelkit computes in a float dtype; got {name!r}.")
+        raise DtypeError(
+            f"kernelkit computes in float32 or float64; got {name!r}. Half precision is "
+            "too coarse for kernel solves."
+        )
     if name == "float64" and not backends.float64_enabled():
         raise DtypeError(
             "float64 was requested but JAX is in float32 mode (x64 disabled), so "

@@ -16,7 +16,14 @@ def _shape(x: Any) -> tuple:
     return tuple(x.shape)
 
 
-def check_matrix(x: Any, name: str = "X", *, allow_empty: bool = False) -> None:
+def as_array(x: Any) -> Any:
+    """Backend tensors and numpy arrays as they are; other array-likes via numpy."""
+    if isinstance(x, np.ndarray) or hasattr(x, "shape") and hasattr(x, "dtype"):
+        return x
+    return np.asarray(x)
+
+
+def check_matrix(x: Any, name: str = "X", *, allow_empty: bool = False) -> Any:
     """Check that ``x`` is a 2-D array with samples and features and finite values.
 
     Args:
@@ -24,9 +31,13 @@ def check_matrix(x: Any, name: str = "X", *, allow_empty: bool = False) -> None:
         name: Name used in the error message.
         allow_empty: Whether 0 rows are acceptable.
 
+    Returns:
+        ``x`` itself, or a numpy array for lists and other array-likes.
+
     Raises:
         InputError: On a wrong rank, an empty axis or NaN/inf values.
     """
+    x = as_array(x)
     shape = _shape(x)
     if len(shape) != 2:
         hint = (
@@ -44,6 +55,7 @@ def check_matrix(x: Any, name: str = "X", *, allow_empty: bool = False) -> None:
     if shape[1] == 0:
         raise InputError(f"{name} has 0 features (shape {shape}); at least 1 is needed.")
     check_finite(x, name)
+    return x
 
 
 def check_finite(x: Any, name: str) -> None:
@@ -69,8 +81,12 @@ def check_same_features(x1: Any, x2: Any) -> None:
         )
 
 
-def check_targets(y: Any, n: int, name: str = "y") -> None:
-    """Check targets of shape (n,) or (n, c): length ``n``, finite, not empty."""
+def check_targets(y: Any, n: int, name: str = "y") -> Any:
+    """Check targets of shape (n,) or (n, c): length ``n``, finite, not empty.
+
+    Returns ``y`` itself, or a numpy array for lists and other array-likes.
+    """
+    y = as_array(y)
     shape = _shape(y)
     if len(shape) not in (1, 2):
         raise InputError(f"{name} must have shape (n,) or (n, c), got {shape}.")
@@ -82,6 +98,7 @@ def check_targets(y: Any, n: int, name: str = "y") -> None:
     if len(shape) == 2 and shape[1] == 0:
         raise InputError(f"{name} has 0 columns (shape {shape}).")
     check_finite(y, name)
+    return y
 
 
 def same_values(x1: Any, x2: Any) -> bool:

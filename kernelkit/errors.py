@@ -23,5 +23,9 @@ class DtypeError(KernelkitError, TypeError):
     """A requested dtype is not available as requested (never silently changed)."""
 
 
+class PrecisionWarning(UserWarning):
+    """A float64 result will be less accurate than float64 because of an upstream op."""
+
+
 class JitterWarning(UserWarning):
     """A Cholesky factorisation needed extra diagonal jitter to succeed."""

@@ -20,10 +20,12 @@ def _finite(x: Any) -> bool:
     return bool(np.isfinite(keras.ops.convert_to_numpy(ops.sum(x))))
 
 
-def _try_cholesky(a: Any) -> Any | None:
+def _try_cholesky(a: Any, errors: list | None = None) -> Any | None:
     try:
         chol = ops.linalg.cholesky(a)
-    except Exception:  # backends raise different types for a non-PD matrix
+    except Exception as err:  # backends raise different types for a non-PD matrix
+        if errors is not None:
+            errors.append(f"{type(err).__name__}: {str(err)[:200]}")
         return None
     return chol if _finite(chol) else None
 
@@ -56,8 +58,15 @@ def cholesky(a: Any, *, what: str = "the matrix", remedy: str = "") -> Any:
     """
     a = ops.convert_to_tensor(a)
     if backends.is_traced(a):
-        return ops.linalg.cholesky(a)
-    chol = _try_cholesky(a)
+        try:
+            return ops.linalg.cholesky(a)
+        except ValueError as err:  # Keras' JAX cholesky checks concrete values
+            raise NumericalError(
+                f"Cholesky factorisation of {what} failed inside autodiff, where no "
+                f"jitter can be added. {remedy}".rstrip()
+            ) from err
+    errors: list = []
+    chol = _try_cholesky(a, errors)
     if chol is not None:
         return chol
     dtype = keras.backend.standardize_dtype(a.dtype)
@@ -71,7 +80,7 @@ def cholesky(a: Any, *, what: str = "the matrix", remedy: str = "") -> Any:
     eye = ops.eye(n, dtype=dtype)
     for rel in JITTERS.get(dtype, JITTERS["float32"]):
         jitter = rel * max(scale, np.finfo(np.float64).tiny)
-        chol = _try_cholesky(a + jitter * eye)
+        chol = _try_cholesky(a + jitter * eye, errors)
         if chol is not None:
             warnings.warn(
                 f"Cholesky factorisation of {what} failed; succeeded after adding "
@@ -84,4 +93,5 @@ def cholesky(a: Any, *, what: str = "the matrix", remedy: str = "") -> Any:
         f"Cholesky factorisation of {what} ({n}x{n}, {dtype}) failed even with a "
         f"diagonal jitter of {JITTERS.get(dtype, JITTERS['float32'])[-1]:g} x its mean "
         f"diagonal: it is not numerically positive definite. {remedy}".rstrip()
+        + (f" (last backend error: {errors[-1]})" if errors else "")
     )

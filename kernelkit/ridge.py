@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from kernelkit import backends
 from kernelkit._validation import check_matrix, check_targets
-from kernelkit.errors import InputError
+from kernelkit.errors import InputError, NumericalError
 from kernelkit.kernels.base import TrainableKernel
 from kernelkit.linalg import cholesky
 
@@ -73,23 +73,35 @@ class KernelRidge(RegressorMixin, BaseEstimator):
                 f"kernel must be a kernelkit TrainableKernel, got {type(self.kernel).__name__}."
             )
         ridge = self._check_ridge(self.ridge)
-        check_matrix(X, "X")
-        check_targets(y, np.shape(X)[0])
+        X = check_matrix(X, "X")
+        y = check_targets(y, np.shape(X)[0])
         dtype = self.kernel.compute_dtype
-        self._y_ndim = len(np.shape(y))
-        self.X_fit_ = ops.cast(ops.convert_to_tensor(X), dtype)
-        self.n_features_in_ = int(np.shape(X)[1])
+        X_fit = ops.cast(ops.convert_to_tensor(X), dtype)
         Y = ops.cast(ops.convert_to_tensor(y), dtype)
-        self._Y = Y[:, None] if self._y_ndim == 1 else Y
-        self._K = self.kernel(self.X_fit_)
-        n = self._K.shape[0]
-        self.lam_ = ridge * ridge_scale(self._K)
+        Y = Y[:, None] if len(np.shape(y)) == 1 else Y
+        # stop_gradient: a fitted model must not keep an autograd graph alive.
+        K = ops.stop_gradient(self.kernel(X_fit))
+        n = K.shape[0]
+        scale = ridge_scale(K)
+        if not scale > 0:
+            raise NumericalError(
+                f"the kernel matrix has trace {scale * n * n:.3g} <= 0: it is zero (e.g. an "
+                "NTK whose units are all inactive) or not positive semi-definite, so "
+                "the trace-scaled ridge is undefined. Check the kernel and the data."
+            )
+        lam = ridge * scale
         with backends.no_tf32():
-            A = self._K / n + self.lam_ * ops.eye(n, dtype=dtype)
+            A = K / n + lam * ops.eye(n, dtype=dtype)
             L = cholesky(A, what="K/n + lam I", remedy=_REMEDY)
-            U = ops.solve_triangular(L, self._Y, lower=True)
-            self.dual_coef_ = ops.solve_triangular(ops.transpose(L), U, lower=False)
+            U = ops.solve_triangular(L, Y, lower=True)
+            coef = ops.solve_triangular(ops.transpose(L), U, lower=False)
+        # Assigned only now, so that a failed fit leaves no half-fitted model.
+        self._y_ndim = len(np.shape(y))
+        self.X_fit_, self._Y, self._K, self.lam_ = X_fit, Y, K, lam
+        self.n_features_in_ = int(np.shape(X)[1])
+        self.dual_coef_ = coef
         self._eig = None
+        self._weights_at_fit = self._kernel_weights()
         return self
 
     def predict(self, X: Any) -> np.ndarray:
@@ -103,9 +115,12 @@ class KernelRidge(RegressorMixin, BaseEstimator):
     def predict_path(self, X: Any, ridges: Sequence[float]) -> np.ndarray:
         """Predictions for every ``ridge`` (lam_tilde) from one factorisation.
 
+        Uses one eigendecomposition of ``K`` (eigenvalues below 0, rounding
+        noise, are clipped at 0).
+
         Args:
             X: Inputs (m, d).
-            ridges: Values of ``lam_tilde`` (each >= 0).
+            ridges: Values of ``lam_tilde`` (each > 0).
 
         Returns:
             Array ``(len(ridges), m)`` or ``(len(ridges), m, c)``.
@@ -116,8 +131,8 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         Kx = self._cross_kernel(X)
         with backends.no_tf32():
             B = keras.ops.convert_to_numpy(ops.einsum("mn,nr->mr", Kx, V)) / n
-        VtY = keras.ops.convert_to_numpy(ops.einsum("nr,nc->rc", V, self._Y))
-        w = keras.ops.convert_to_numpy(w)
+            VtY = keras.ops.convert_to_numpy(ops.einsum("nr,nc->rc", V, self._Y))
+        w = np.clip(keras.ops.convert_to_numpy(w), 0.0, None)
         out = np.stack([B @ (VtY / (w / n + lam)[:, None]) for lam in lams])
         return np.stack([self._shape_output(o) for o in out])
 
@@ -134,14 +149,16 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         Returns:
             Array of KARE values, one per ridge.
         """
-        lams = self._lams(ridges, strictly_positive=True)
+        lams = self._lams(ridges)
         w, V = self._eigh()
         n = self.X_fit_.shape[0]
-        w = keras.ops.convert_to_numpy(w).astype(np.float64)
-        VtY = keras.ops.convert_to_numpy(ops.einsum("nr,nc->rc", V, self._Y)).astype(np.float64)
+        with backends.no_tf32():
+            VtY = keras.ops.convert_to_numpy(ops.einsum("nr,nc->rc", V, self._Y))
+        w = np.clip(keras.ops.convert_to_numpy(w).astype(np.float64), 0.0, None)
+        VtY = VtY.astype(np.float64)
         out = []
         for lam in lams:
-            inv = 1.0 / (np.clip(w, 0.0, None) / n + lam)
+            inv = 1.0 / (w / n + lam)
             num = np.mean(np.sum((VtY * inv[:, None]) ** 2, axis=0)) / n
             den = np.sum(inv) / n
             out.append(num / den**2)
@@ -159,10 +176,25 @@ class KernelRidge(RegressorMixin, BaseEstimator):
             raise InputError(f"ridge must be finite and {need}, got {ridge!r}.")
         return value
 
-    def _lams(self, ridges: Sequence[float], strictly_positive: bool = False) -> list:
-        check_is_fitted(self, "dual_coef_")
+    def _lams(self, ridges: Sequence[float]) -> list:
+        self._check_unchanged()
         scale = ridge_scale(self._K)
-        return [self._check_ridge(r, strictly_positive) * scale for r in ridges]
+        return [self._check_ridge(r, strictly_positive=True) * scale for r in ridges]
+
+    def _kernel_weights(self) -> list:
+        return [np.array(keras.ops.convert_to_numpy(v.value)) for v in self.kernel.weights]
+
+    def _check_unchanged(self) -> None:
+        """Refuse to predict with a kernel whose weights changed after ``fit``."""
+        check_is_fitted(self, "dual_coef_")
+        now = self._kernel_weights()
+        if len(now) != len(self._weights_at_fit) or any(
+            not np.array_equal(a, b) for a, b in zip(now, self._weights_at_fit)
+        ):
+            raise InputError(
+                "the kernel's weights changed after fit (e.g. further KARE training): "
+                "the fitted coefficients no longer match it. Call fit again."
+            )
 
     def _eigh(self) -> tuple:
         if self._eig is None:
@@ -171,14 +203,14 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         return self._eig
 
     def _cross_kernel(self, X: Any) -> Any:
-        check_is_fitted(self, "dual_coef_")
-        check_matrix(X, "X")
+        self._check_unchanged()
+        X = check_matrix(X, "X")
         if np.shape(X)[1] != self.n_features_in_:
             raise InputError(
                 f"X has {np.shape(X)[1]} features, but KernelRidge was fitted with "
                 f"{self.n_features_in_}."
             )
-        return self.kernel(X, self.X_fit_)
+        return ops.stop_gradient(self.kernel(X, self.X_fit_))
 
     def _shape_output(self, out: np.ndarray) -> np.ndarray:
         return out[:, 0] if self._y_ndim == 1 else out

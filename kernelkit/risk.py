@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 from kernelkit import _ops, backends
+from kernelkit._dtypes import resolve_dtype
 from kernelkit._validation import check_finite, check_targets
 from kernelkit.errors import InputError
 from kernelkit.linalg import cholesky
@@ -60,20 +62,23 @@ def kare(K: Any, y: Any, z: float = 0.1) -> Any:
     """
     if not float(z) > 0:
         raise InputError(f"z must be positive, got {z!r}.")
+    if isinstance(K, np.ndarray) and K.dtype.kind == "f":
+        resolve_dtype(K.dtype)  # float64 numpy on JAX without x64: a clear error
     K = ops.convert_to_tensor(K)
     shape = tuple(K.shape)
     if len(shape) != 2 or shape[0] != shape[1] or shape[0] == 0:
         raise InputError(f"K must be a non-empty square (n, n) matrix, got shape {shape}.")
     n = shape[0]
-    check_targets(y, n)
+    y = check_targets(y, n)
     check_finite(K, "K")
     dtype = keras.backend.standardize_dtype(K.dtype)
-    if dtype not in ("float32", "float64", "float16", "bfloat16"):
-        K = ops.cast(K, "float32")
-        dtype = "float32"
+    if dtype not in ("float32", "float64"):
+        dtype = resolve_dtype(None)  # integers, float16: compute in floatx
+        K = ops.cast(K, dtype)
     Y = _as_columns(y, dtype)
     with backends.no_tf32():
-        A = K / n + z * ops.eye(n, dtype=dtype)
+        # Symmetrised: backends read different triangles of a non-symmetric K.
+        A = (K + ops.transpose(K)) / (2 * n) + z * ops.eye(n, dtype=dtype)
         L = cholesky(A, what="K/n + z I", remedy=_REMEDY)
         U = ops.solve_triangular(L, Y, lower=True)
         V = ops.solve_triangular(ops.transpose(L), U, lower=False)
@@ -112,8 +117,8 @@ def kare_value_and_grad(
     """
     from kernelkit._validation import check_matrix
 
-    check_matrix(x, "x")
-    check_targets(y, x.shape[0])
+    x = check_matrix(x, "x")
+    y = check_targets(y, x.shape[0])
     dtype = kernel.compute_dtype
     x = ops.cast(ops.convert_to_tensor(x), dtype)
     y = ops.cast(ops.convert_to_tensor(y), dtype)
@@ -126,4 +131,5 @@ def kare_value_and_grad(
     def loss(values: list, xs: Any, ys: Any) -> Any:
         return kare(kernel.stateless_gram(values, xs), ys, z)
 
-    return backends.value_and_grad(loss, params, x, y)
+    with backends.no_tf32():  # the backward pass too
+        return backends.value_and_grad(loss, params, x, y)

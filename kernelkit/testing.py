@@ -56,7 +56,12 @@ class KernelTestCase:
     psd_tol: dict = {"float32": 1e-5, "float64": 1e-10}
 
     def create_kernel(self, dtype: str) -> Any:
-        """Return a fresh kernel computing in ``dtype``."""
+        """Return a fresh kernel computing in ``dtype``.
+
+        The kernel class must be registered with Keras
+        (``@keras.saving.register_keras_serializable()``) for the
+        serialisation and pickle checks.
+        """
         raise NotImplementedError("Implement create_kernel(self, dtype).")
 
     def create_inputs(self, n: int, seed: int = 0) -> np.ndarray:
@@ -111,6 +116,19 @@ class KernelTestCase:
             clone.set_weights(kernel.get_weights())
             assert clone.get_config() == kernel.get_config()
             self._close(clone(x), K, dtype)
+
+    def test_serialization_and_pickle(self) -> None:
+        import pickle
+
+        kernel = self.create_kernel(self.dtypes()[-1])
+        x = self.create_inputs(self.n1)
+        K = kernel(x)
+        restored = keras.saving.deserialize_keras_object(
+            keras.saving.serialize_keras_object(kernel))
+        restored(x)
+        restored.set_weights(kernel.get_weights())
+        self._close(restored(x), K, self.dtypes()[-1])
+        self._close(pickle.loads(pickle.dumps(kernel))(x), K, self.dtypes()[-1])
 
     def test_dtype(self) -> None:
         for dtype in self.dtypes():

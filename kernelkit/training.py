@@ -104,8 +104,8 @@ def fit_kare(
         >>> len(history.kare)
         5
     """
-    check_matrix(X, "X")
-    check_targets(y, np.shape(X)[0])
+    X = check_matrix(X, "X")
+    y = check_targets(y, np.shape(X)[0])
     if batch_size is not None and int(batch_size) < 2:
         raise InputError(f"batch_size must be at least 2 (KARE needs 2 points), got {batch_size}.")
     if isinstance(optimizer, str):
@@ -122,13 +122,13 @@ def fit_kare(
     for epoch in range(int(epochs)):
         values = []
         for batch in _batches(len(X), batch_size, shuffle, rng):
-            reason, value, grads = _step(kernel, X[batch], y[batch], z)
+            reason, value, grads, error = _step(kernel, X[batch], y[batch], z)
             if reason:
                 if not history.step_kare:
                     raise NumericalError(
                         f"KARE cannot be computed at the initial weights ({reason}). Use a "
                         "larger z, float64, or check the kernel and the data."
-                    )
+                    ) from error
                 for var, good in zip(variables, last_good):
                     var.assign(good)
                 history.stopped_early, history.reason, history.stopped_at = True, reason, step
@@ -147,15 +147,18 @@ def fit_kare(
     return history
 
 
-def _step(kernel: Any, Xb: np.ndarray, yb: np.ndarray, z: float) -> tuple[str, float, list]:
-    """KARE and its gradient on one batch: ``(failure reason or "", value, grads)``."""
+def _step(kernel: Any, Xb: np.ndarray, yb: np.ndarray, z: float) -> tuple:
+    """KARE and its gradient on one batch.
+
+    Returns ``(failure reason or "", value, grads, exception or None)``.
+    """
     try:
         value, grads = kare_value_and_grad(kernel, Xb, yb, z)
     except Exception as err:  # noqa: BLE001 - each backend fails differently
         # X and y were checked, so a failure here comes from the weights: a
         # non-finite kernel matrix (InputError) or a failed Cholesky
         # (NumericalError, or the backend's own error type).
-        return f"KARE failed: {type(err).__name__}: {err}", float("nan"), []
+        return f"KARE failed: {type(err).__name__}: {err}", float("nan"), [], err
     if not _all_finite(value, grads):
-        return "non-finite KARE or gradient", float("nan"), []
-    return "", float(keras.ops.convert_to_numpy(value)), grads
+        return "non-finite KARE or gradient", float("nan"), [], None
+    return "", float(keras.ops.convert_to_numpy(value)), grads, None

@@ -15,6 +15,7 @@ from kernelkit import kare_value_and_grad
 from kernelkit.testing import KernelTestCase, to_numpy
 
 
+@keras.saving.register_keras_serializable(package="tests")
 class RationalQuadratic(kk.TrainableKernel):
     """k(x, x') = (1 + |x - x'|^2 / (2 alpha l^2))^-alpha, l and alpha trainable."""
 

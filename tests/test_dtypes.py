@@ -69,6 +69,13 @@ def test_jax_float64_without_x64_is_a_clear_error():
             assert "JAX_ENABLE_X64=1" in str(err) and "enable_float64" in str(err), err
         else:
             raise SystemExit("float64 without x64 was not rejected")
+    import numpy as np
+    try:
+        kk.kare(np.eye(3), np.ones(3))
+    except kk.DtypeError:
+        pass
+    else:
+        raise SystemExit("kare of a float64 numpy K without x64 was not rejected")
     kk.enable_float64()
     import numpy as np, keras
     K = kk.GaussianKernel(1.0)(np.ones((3, 2)))
@@ -90,7 +97,24 @@ def test_float64_is_really_float64():
     assert keras.backend.standardize_dtype(value.dtype) == "float64"
 
 
+def _allow_tf32(on: bool) -> None:
+    if BACKEND == "torch":
+        import torch
+
+        torch.backends.cuda.matmul.allow_tf32 = on
+        torch.backends.cudnn.allow_tf32 = on
+    elif BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_tensor_float_32_execution(on)
+    else:
+        import jax
+
+        jax.config.update("jax_default_matmul_precision", None if on else "highest")
+
+
 def test_tf32_is_off_inside_kernel_work_and_restored():
+    """With TF32 allowed globally, kernel, KARE, gradient and KRR work runs without it."""
     seen = []
 
     class Spy(kk.GaussianKernel):
@@ -98,10 +122,21 @@ def test_tf32_is_off_inside_kernel_work_and_restored():
             seen.append(backends.tf32_enabled())
             return super().gram(x1, x2)
 
-    Spy(1.0)(np.ones((2, 2)))
-    assert seen == [False]
-    with backends.no_tf32():
-        assert backends.tf32_enabled() is False
+    from kernelkit import kare_value_and_grad
+
+    x = np.random.default_rng(0).normal(size=(6, 2))
+    _allow_tf32(True)
+    try:
+        assert backends.tf32_enabled() is True
+        kernel = Spy(1.0)
+        kernel(x)
+        kare_value_and_grad(kernel, x, x[:, 0])
+        model = kk.KernelRidge(kernel, 1e-2).fit(x, x[:, 0])
+        model.predict_path(x, [1e-2])
+        assert seen and not any(seen), seen
+        assert backends.tf32_enabled() is True  # restored
+    finally:
+        _allow_tf32(False)
 
 
 def test_every_backend_module_defines_the_same_functions():
@@ -111,5 +146,10 @@ def test_every_backend_module_defines_the_same_functions():
     root = pathlib.Path(backends.__file__).parent
     for name in ("jax", "torch", "tensorflow"):
         tree = ast.parse((root / f"{name}.py").read_text())
-        defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
-        assert set(backends.API) <= defined, (name, set(backends.API) - defined)
+        functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+        assert set(backends.API) <= set(functions), (name, set(backends.API) - set(functions))
+        signatures = {f: [a.arg for a in functions[f].args.args] + [
+            a.arg for a in [functions[f].args.vararg] if a] for f in backends.API}
+        if name == "jax":
+            reference = signatures
+        assert signatures == reference, name

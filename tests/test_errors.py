@@ -113,6 +113,15 @@ def test_cholesky_jitter_escalates_then_raises_with_remedy():
 def test_kernel_ridge_cholesky_failure_names_remedy(data):
     X, y = data
 
+    from keras import ops
+
+    class Indefinite(kk.GaussianKernel):
+        """2 I - 1 1^T: positive trace, eigenvalue 2 - n < 0."""
+
+        def gram(self, x1, x2):
+            n1, n2 = x1.shape[0], x2.shape[0]
+            return 2.0 * ops.eye(n1, n2, dtype=x1.dtype) - ops.ones((n1, n2), dtype=x1.dtype)
+
     class Negative(kk.GaussianKernel):
         def gram(self, x1, x2):
             return -super().gram(x1, x2)
@@ -120,7 +129,9 @@ def test_kernel_ridge_cholesky_failure_names_remedy(data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", kk.JitterWarning)
         with pytest.raises(kk.NumericalError, match="larger ridge"):
-            kk.KernelRidge(Negative(1.0), ridge=1e-3).fit(X, y)
+            kk.KernelRidge(Indefinite(1.0), ridge=1e-3).fit(X, y)
+    with pytest.raises(kk.NumericalError, match="trace .* <= 0"):
+        kk.KernelRidge(Negative(1.0), ridge=1e-3).fit(X, y)
 
 
 def test_bad_constructor_arguments():

@@ -78,6 +78,19 @@ def test_kare_gradient_matches_finite_differences(name):
                                                           kernel.trainable_variables], x, y, 0.1)) < 1e-12
 
 
+@pytest.mark.parametrize("activation", ["elu", "selu", "softplus", "silu", "sigmoid"])
+def test_gradients_stay_finite_at_large_preactivations(activation):
+    """exp() in the branch where() discards must not overflow into NaN gradients."""
+    model = kk.mlp(2, depth=1, width=3, activation=activation, seed=0, dtype="float32")
+    weights = model.get_weights()
+    weights[0] = weights[0] * 200.0  # pre-activations of several hundred
+    model.set_weights(weights)
+    x = np.random.default_rng(0).normal(size=(6, 2)).astype("float32")
+    value, grads = kare_value_and_grad(kk.NTK(model, "structured"), x, x[:, 0])
+    assert np.isfinite(to_numpy(value))
+    assert all(np.isfinite(to_numpy(g)).all() for g in grads)
+
+
 def test_unused_variable_gets_zero_gradient():
     """A variable the kernel does not use gets a zero, not None or an error."""
 

@@ -88,13 +88,61 @@ def test_auto_picks_structured_and_falls_back():
 
 
 def test_jacobian_works_for_a_non_mlp_model():
-    """Any Keras model: here a functional model with a skip connection."""
+    """Any Keras model: a functional model with a skip connection, against its closed form.
+
+    f(x) = s(x W1 + b1) . v + x . u + c with s = relu, so
+    K = s(h)s(h')^T + x x'^T + 1 + (x x'^T + 1) * (s'(h) * v)(s'(h') * v)^T.
+    """
     inputs = keras.Input(shape=(5,), dtype="float64")
-    h = keras.layers.Dense(6, activation="tanh", dtype="float64")(inputs)
-    out = keras.layers.Dense(1, dtype="float64")(keras.layers.Concatenate(dtype="float64")([h, inputs]))
-    model = keras.Model(inputs, out)
-    K = kk.testing.to_numpy(kk.NTK(model)(_inputs()))
-    assert K.shape == (10, 10) and np.allclose(K, K.T)
-    assert np.linalg.eigvalsh(K).min() > -1e-8 * np.abs(K).max()
-    # The skip connection's weights contribute x.x' + 1 through the output layer.
-    assert np.isfinite(K).all() and BACKEND in ("jax", "torch", "tensorflow")
+    hidden = keras.layers.Dense(6, activation="relu", dtype="float64")(inputs)
+    both = keras.layers.Concatenate(dtype="float64")([hidden, inputs])
+    model = keras.Model(inputs, keras.layers.Dense(1, dtype="float64")(both))
+    ntk = kk.NTK(model)
+    assert ntk.implementation_ == "jacobian"
+    W1, b1, Wout, _ = [kk.testing.to_numpy(w) for w in model.weights]
+    v, u = Wout[:6, 0], Wout[6:, 0]
+    x = _inputs()
+    h = x @ W1 + b1
+    a, g = np.maximum(h, 0.0), (h > 0) * v
+    lin = x @ x.T + 1.0
+    expected = a @ a.T + lin + lin * (g @ g.T)
+    tol = 1e-6 if BACKEND == "torch" else 1e-10  # torch: keras issue 23704
+    assert rel_err(ntk(x), expected) <= tol
+
+
+def test_sequential_subclass_is_not_treated_as_an_mlp():
+    class Scaled(keras.Sequential):
+        def call(self, x, training=None, mask=None):
+            return 3.0 * super().call(x, training=training, mask=mask)
+
+    model = Scaled([keras.Input(shape=(5,)), keras.layers.Dense(4, activation="relu"),
+                    keras.layers.Dense(1)])
+    ntk = kk.NTK(model)
+    assert ntk.implementation_ == "jacobian"
+    plain = keras.Sequential([keras.Input(shape=(5,)), keras.layers.Dense(4, activation="relu"),
+                              keras.layers.Dense(1)])
+    plain.set_weights(model.get_weights())
+    x = _inputs().astype("float32")
+    assert rel_err(ntk(x), 9.0 * kk.testing.to_numpy(kk.NTK(plain)(x))) < 1e-5
+
+
+def test_ntk_dtype_must_match_the_model():
+    with pytest.raises(kk.InputError, match="must be the model's"):
+        kk.NTK(kk.mlp(5, dtype="float32"), dtype="float64")
+
+
+def test_float64_jacobian_warns_where_keras_loses_precision():
+    """A PrecisionWarning iff an upstream op in the forward pass is not float64-exact."""
+    import warnings
+
+    from kernelkit.kernels._ntk_jacobian import float64_forward_traps
+
+    for activation in ("relu", "tanh", "gelu"):
+        model = kk.mlp(5, depth=1, width=4, activation=activation, dtype="float64")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            kk.NTK(model, "jacobian")
+        warned = any(issubclass(w.category, kk.PrecisionWarning) for w in caught)
+        expected = (BACKEND == "torch" or (BACKEND == "jax" and activation == "tanh")
+                    or (BACKEND == "tensorflow" and activation == "gelu"))
+        assert warned == expected == bool(float64_forward_traps(model)), activation

@@ -44,6 +44,12 @@ def _positive(h: Any) -> Any:
     return h > 0
 
 
+def _negative_part(h: Any) -> Any:
+    """``min(h, 0)``: exp of it never overflows in the branch ``where`` discards
+    (an inf there turns the gradient into NaN)."""
+    return ops.minimum(h, ops.zeros_like(h))
+
+
 _ACTIVATIONS: dict[str, Activation] = {
     "linear": Activation(lambda h: h, ops.ones_like),
     "relu": Activation(ops.relu, lambda h: ops.cast(_positive(h), h.dtype)),
@@ -53,14 +59,16 @@ _ACTIVATIONS: dict[str, Activation] = {
     "softplus": Activation(ops.softplus, ops.sigmoid),
     "silu": Activation(lambda h: h * ops.sigmoid(h), _silu_prime),
     "elu": Activation(
-        lambda h: ops.where(_positive(h), h, ops.exp(ops.minimum(h, ops.zeros_like(h))) - 1.0),
-        lambda h: ops.where(_positive(h), ops.ones_like(h), ops.exp(h)),
+        lambda h: ops.where(_positive(h), h, ops.exp(_negative_part(h)) - 1.0),
+        lambda h: ops.where(_positive(h), ops.ones_like(h), ops.exp(_negative_part(h))),
     ),
     "selu": Activation(
         lambda h: _SELU_SCALE * ops.where(
-            _positive(h), h, _SELU_ALPHA * (ops.exp(ops.minimum(h, ops.zeros_like(h))) - 1.0)
+            _positive(h), h, _SELU_ALPHA * (ops.exp(_negative_part(h)) - 1.0)
         ),
-        lambda h: _SELU_SCALE * ops.where(_positive(h), ops.ones_like(h), _SELU_ALPHA * ops.exp(h)),
+        lambda h: _SELU_SCALE * ops.where(
+            _positive(h), ops.ones_like(h), _SELU_ALPHA * ops.exp(_negative_part(h))
+        ),
     ),
 }
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import keras
+import numpy as np
 from keras import ops
 
 from kernelkit import _ops
@@ -26,8 +28,14 @@ def squared_distances(x1: Any, x2: Any) -> Any:
     n1 = ops.sum(x1 * x1, axis=1)
     n2 = ops.sum(x2 * x2, axis=1)
     cross = ops.einsum("id,jd->ij", x1, x2)
-    # ops.relu, not ops.maximum(., 0.0): on torch the latter returns float32.
-    d2 = ops.relu(n1[:, None] + n2[None, :] - 2.0 * cross)
+    scale = n1[:, None] + n2[None, :]
+    d2 = scale - 2.0 * cross
+    # Below the expansion's rounding floor (a few eps x |a|^2 + |b|^2) a distance
+    # is indistinguishable from 0: make it exactly 0, so coincident points in
+    # different arrays (or duplicate rows) get k = 1 under sqrt (Laplace) too.
+    # (ops.where/relu, not ops.maximum(., 0.0): on torch that returns float32.)
+    floor = 16.0 * float(np.finfo(keras.backend.standardize_dtype(d2.dtype)).eps) * scale
+    d2 = ops.relu(ops.where(d2 > floor, d2, ops.zeros_like(d2)))
     if same:
         d2 = d2 * (1.0 - ops.eye(d2.shape[0], dtype=d2.dtype))
     return d2

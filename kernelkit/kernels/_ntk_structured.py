@@ -23,7 +23,7 @@ from kernelkit.kernels._activations import lookup_activation
 
 def structured_reason(model: Any) -> str | None:
     """Why the structured NTK does not apply to ``model``, or ``None`` if it does."""
-    if not isinstance(model, keras.Sequential):
+    if type(model) is not keras.Sequential:  # a subclass may change call()
         return f"the model is a {type(model).__name__}, not a keras.Sequential of Dense layers"
     layers = model.layers
     if not layers:

@@ -74,9 +74,9 @@ class TrainableKernel(keras.layers.Layer):
 
     def __call__(self, x1: Any, x2: Any = None, **kwargs: Any) -> Any:
         """Check the inputs (before Keras builds anything), then evaluate."""
-        check_matrix(x1, "x1")
+        x1 = check_matrix(x1, "x1")
         if x2 is not None:
-            check_matrix(x2, "x2")
+            x2 = check_matrix(x2, "x2")
             check_same_features(x1, x2)
         return super().__call__(x1, x2, **kwargs)
 
@@ -103,8 +103,7 @@ class TrainableKernel(keras.layers.Layer):
         Returns:
             ``k(x_i, x_i)`` for each row.
         """
-        check_matrix(x, "x")
-        x = self._cast(x)
+        x = self._cast(check_matrix(x, "x"))
         if not self.built:
             self.build(tuple(x.shape))
         with backends.no_tf32():

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import keras
 
-from kernelkit.errors import InputError
-from kernelkit.kernels._ntk_jacobian import jacobian_ntk, jacobian_ntk_diag
+from kernelkit.errors import InputError, PrecisionWarning
+from kernelkit.kernels._ntk_jacobian import (
+    float64_forward_traps,
+    jacobian_ntk,
+    jacobian_ntk_diag,
+)
 from kernelkit.kernels._ntk_structured import (
     structured_ntk,
     structured_ntk_diag,
@@ -18,6 +23,7 @@ from kernelkit.kernels.base import TrainableKernel
 _IMPLEMENTATIONS = ("auto", "jacobian", "structured")
 
 
+@keras.saving.register_keras_serializable(package="kernelkit")
 class NTK(TrainableKernel):
     """Empirical NTK ``K(x, x') = grad_theta f(x) . grad_theta f(x')``.
 
@@ -67,7 +73,13 @@ class NTK(TrainableKernel):
             raise InputError(
                 f"implementation must be one of {_IMPLEMENTATIONS}, got {implementation!r}."
             )
-        kwargs.setdefault("dtype", model.trainable_variables[0].dtype)
+        model_dtype = keras.backend.standardize_dtype(model.trainable_variables[0].dtype)
+        requested = kwargs.setdefault("dtype", model_dtype)
+        if isinstance(requested, str) and keras.backend.standardize_dtype(requested) != model_dtype:
+            raise InputError(
+                f"the NTK's dtype ({requested}) must be the model's ({model_dtype}): build "
+                f"the model in {requested} (e.g. mlp(..., dtype={requested!r})) or omit dtype."
+            )
         super().__init__(**kwargs)
         self.model = model
         self.implementation = implementation
@@ -80,6 +92,17 @@ class NTK(TrainableKernel):
         self.implementation_ = (
             "structured" if implementation != "jacobian" and reason is None else "jacobian"
         )
+        if self.implementation_ == "jacobian" and self.compute_dtype == "float64":
+            traps = float64_forward_traps(model)
+            if traps:
+                warnings.warn(
+                    "this float64 NTK differentiates the model's own Keras forward pass, "
+                    f"where {'; '.join(traps)}: expect float32-level accuracy (~1e-7). "
+                    + ("The 'structured' implementation is exact for this model."
+                       if reason is None else "No exact implementation applies."),
+                    PrecisionWarning,
+                    stacklevel=2,
+                )
 
     def gram(self, x1: Any, x2: Any) -> Any:
         x2 = None if x2 is x1 else x2
