@@ -22,6 +22,22 @@ _REMEDY = (
 )
 
 
+#: The default grid of ``lam_tilde`` for ``ridge="kare"`` (the paper's range).
+DEFAULT_RIDGE_GRID = tuple(float(r) for r in np.logspace(-5, 5, 21))
+
+
+def _kare_values(w: np.ndarray, VtY: np.ndarray, n: int, lams: Sequence[float]) -> np.ndarray:
+    """KARE at ``z = lam`` for each lam from ``K = V diag(w) V^T`` (float64, host)."""
+    w = np.clip(np.asarray(w, dtype=np.float64), 0.0, None)
+    VtY = np.asarray(VtY, dtype=np.float64)
+    out = []
+    for lam in lams:
+        inv = 1.0 / (w / n + lam)
+        num = np.mean(np.sum((VtY * inv[:, None]) ** 2, axis=0)) / n
+        out.append(num / (np.sum(inv) / n) ** 2)
+    return np.asarray(out)
+
+
 def ridge_scale(K: Any) -> float:
     """``tr(K) / n^2``: multiply ``lam_tilde`` by this to get ``lam``."""
     n = K.shape[0]
@@ -41,9 +57,15 @@ class KernelRidge(RegressorMixin, BaseEstimator):
 
     Args:
         kernel: The kernel, e.g. ``NTK(mlp(...))`` or ``GaussianKernel(1.0)``.
-        ridge: ``lam_tilde`` >= 0, the ridge relative to ``tr(K)/n^2``.
+        ridge: ``lam_tilde`` >= 0, the ridge relative to ``tr(K)/n^2``; or
+            ``"kare"``: choose it on the training data alone, as the minimiser
+            of KARE over ``ridge_grid`` (one eigendecomposition of ``K``).
+        ridge_grid: Candidate values for ``ridge="kare"`` (default
+            ``DEFAULT_RIDGE_GRID``, 1e-5 to 1e5).
 
     Attributes:
+        ridge_: The ``lam_tilde`` used (the chosen one for ``ridge="kare"``).
+        kare_grid_: KARE per ``ridge_grid`` value (``ridge="kare"`` only).
         X_fit_: Training inputs (backend tensor in the kernel's dtype).
         dual_coef_: ``(K/n + lam I)^{-1} Y``, shape ``(n, c)``.
         lam_: The absolute ridge ``lam``.
@@ -61,9 +83,11 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         Schwab, Kelly, Malamud, Xu, "Training NTK to Generalize with KARE".
     """
 
-    def __init__(self, kernel: TrainableKernel, ridge: float = 1e-3) -> None:
+    def __init__(self, kernel: TrainableKernel, ridge: float | str = 1e-3,
+                 ridge_grid: Sequence[float] | None = None) -> None:
         self.kernel = kernel
         self.ridge = ridge
+        self.ridge_grid = ridge_grid
 
     # --------------------------------------------------------------- fitting
     def fit(self, X: Any, y: Any) -> "KernelRidge":
@@ -72,7 +96,12 @@ class KernelRidge(RegressorMixin, BaseEstimator):
             raise InputError(
                 f"kernel must be a kernelkit TrainableKernel, got {type(self.kernel).__name__}."
             )
-        ridge = self._check_ridge(self.ridge)
+        by_kare = isinstance(self.ridge, str)
+        if by_kare and self.ridge != "kare":
+            raise InputError(f"ridge must be a number or 'kare', got {self.ridge!r}.")
+        grid = [self._check_ridge(r, strictly_positive=True)
+                for r in (self.ridge_grid or DEFAULT_RIDGE_GRID)] if by_kare else []
+        ridge = None if by_kare else self._check_ridge(self.ridge)
         X = check_matrix(X, "X")
         y = check_targets(y, np.shape(X)[0])
         dtype = self.kernel.compute_dtype
@@ -89,18 +118,33 @@ class KernelRidge(RegressorMixin, BaseEstimator):
                 "NTK whose units are all inactive) or not positive semi-definite, so "
                 "the trace-scaled ridge is undefined. Check the kernel and the data."
             )
+        eig, kare_grid = None, None
+        if by_kare:
+            with backends.no_tf32():
+                eig = ops.linalg.eigh(K)
+                VtY = ops.einsum("nr,nc->rc", eig[1], Y)
+            kare_grid = _kare_values(ops.convert_to_numpy(eig[0]), ops.convert_to_numpy(VtY),
+                                     n, [r * scale for r in grid])
+            ridge = grid[int(np.nanargmin(kare_grid))]
         lam = ridge * scale
         with backends.no_tf32():
-            A = K / n + lam * ops.eye(n, dtype=dtype)
-            L = cholesky(A, what="K/n + lam I", remedy=_REMEDY)
-            U = ops.solve_triangular(L, Y, lower=True)
-            coef = ops.solve_triangular(ops.transpose(L), U, lower=False)
+            if eig is not None:  # reuse the eigendecomposition: no second factorisation
+                w = ops.relu(eig[0]) / n + lam
+                coef = ops.einsum("nr,rc->nc", eig[1], VtY / w[:, None])
+            else:
+                A = K / n + lam * ops.eye(n, dtype=dtype)
+                L = cholesky(A, what="K/n + lam I", remedy=_REMEDY)
+                U = ops.solve_triangular(L, Y, lower=True)
+                coef = ops.solve_triangular(ops.transpose(L), U, lower=False)
         # Assigned only now, so that a failed fit leaves no half-fitted model.
+        self.ridge_ = ridge
+        if by_kare:
+            self.kare_grid_ = kare_grid
         self._y_ndim = len(np.shape(y))
         self.X_fit_, self._Y, self._K, self.lam_ = X_fit, Y, K, lam
         self.n_features_in_ = int(np.shape(X)[1])
         self.dual_coef_ = coef
-        self._eig = None
+        self._eig = eig
         self._weights_at_fit = self._kernel_weights()
         return self
 
@@ -151,18 +195,9 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         """
         lams = self._lams(ridges)
         w, V = self._eigh()
-        n = self.X_fit_.shape[0]
         with backends.no_tf32():
             VtY = keras.ops.convert_to_numpy(ops.einsum("nr,nc->rc", V, self._Y))
-        w = np.clip(keras.ops.convert_to_numpy(w).astype(np.float64), 0.0, None)
-        VtY = VtY.astype(np.float64)
-        out = []
-        for lam in lams:
-            inv = 1.0 / (w / n + lam)
-            num = np.mean(np.sum((VtY * inv[:, None]) ** 2, axis=0)) / n
-            den = np.sum(inv) / n
-            out.append(num / den**2)
-        return np.asarray(out)
+        return _kare_values(keras.ops.convert_to_numpy(w), VtY, self.X_fit_.shape[0], lams)
 
     # -------------------------------------------------------------- helpers
     @staticmethod

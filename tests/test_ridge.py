@@ -87,3 +87,20 @@ def test_clone_and_pickle(make, data):
         warnings.simplefilter("ignore")
         restored = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_allclose(restored.predict(Xt), fitted.predict(Xt), rtol=1e-10)
+
+
+def test_ridge_chosen_by_kare(data):
+    """ridge="kare" picks the grid's KARE minimiser and predicts like a fixed-ridge fit."""
+    X, y, Xt = data
+    kernel = kk.GaussianKernel(1.5, dtype="float64")
+    grid = [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]
+    auto = kk.KernelRidge(kernel, ridge="kare", ridge_grid=grid).fit(X, y)
+    fixed = kk.KernelRidge(kernel, ridge=1.0).fit(X, y)
+    expected = fixed.kare_path(grid)
+    np.testing.assert_allclose(auto.kare_grid_, expected, rtol=1e-10)
+    assert auto.ridge_ == grid[int(np.argmin(expected))]
+    same = kk.KernelRidge(kernel, ridge=auto.ridge_).fit(X, y)
+    assert rel_err(auto.predict(Xt), same.predict(Xt)) < 1e-8
+    with pytest.raises(kk.InputError, match="'kare'"):
+        kk.KernelRidge(kernel, ridge="gcv").fit(X, y)
+    assert kk.KernelRidge(kernel, ridge="kare").fit(X, y).ridge_ in kk.ridge.DEFAULT_RIDGE_GRID
