@@ -42,7 +42,7 @@ _EXPORTS = {
 # Module names never equal an exported name: importing a submodule sets the
 # package attribute of that name, which would shadow a lazily loaded function.
 _SUBMODULES = {"backends", "kernels", "testing", "linalg", "errors", "ridge", "risk",
-               "network", "training", "data"}
+               "network", "training", "data", "estimators"}
 
 __all__ = list(_EXPORTS) + ["__version__"]
 

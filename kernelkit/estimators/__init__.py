@@ -1,0 +1,11 @@
+"""scikit-learn estimators built from kernelkit's kernels, KARE training and KRR."""
+
+from kernelkit.estimators.kernel_kare import KernelKAREClassifier, KernelKARERegressor
+from kernelkit.estimators.ntk_kare import NTKKAREClassifier, NTKKARERegressor
+
+__all__ = [
+    "NTKKARERegressor",
+    "NTKKAREClassifier",
+    "KernelKARERegressor",
+    "KernelKAREClassifier",
+]

@@ -1,0 +1,90 @@
+"""Shared machinery of the KARE estimators: validation, targets, KARE + KRR fitting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from kernelkit.ridge import KernelRidge
+from kernelkit.training import fit_kare
+
+
+class KAREFitMixin:
+    """Train ``self._make_kernel(...)`` on KARE, then fit KRR on the trained kernel.
+
+    Subclasses define ``_make_kernel(n_features, n_outputs)`` and the shared
+    parameters ``z, epochs, learning_rate, batch_size, optimizer, ridge,
+    random_state, dtype``.
+    """
+
+    def _fit_targets(self, X: np.ndarray, Y: np.ndarray) -> None:
+        X = np.asarray(X, dtype=self.dtype)
+        Y = np.asarray(Y, dtype=self.dtype)
+        n_outputs = 1 if Y.ndim == 1 else Y.shape[1]
+        kernel = self._make_kernel(X.shape[1], n_outputs)
+        history = fit_kare(kernel, X, Y, z=self.z, epochs=self.epochs,
+                           learning_rate=self.learning_rate, optimizer=self.optimizer,
+                           batch_size=self.batch_size, seed=self.random_state)
+        self.krr_ = KernelRidge(kernel, ridge=self.ridge).fit(X, Y)
+        self.kernel_, self.history_ = kernel, history
+
+    def _scores(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "krr_")
+        X = validate_data(self, X, reset=False)
+        return self.krr_.predict(np.asarray(X, dtype=self.dtype))
+
+
+class KARERegressorMixin(KAREFitMixin, RegressorMixin):
+    """``fit``/``predict`` for regression; ``y`` of shape (n,) or (n, c)."""
+
+    def fit(self, X: Any, y: Any) -> "KARERegressorMixin":
+        """Train the kernel on KARE, then fit kernel ridge regression."""
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True)
+        self._fit_targets(X, y)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """KRR predictions, shaped like the training ``y``."""
+        return self._scores(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class KAREClassifierMixin(KAREFitMixin, ClassifierMixin):
+    """Classification: one-hot targets in {-1, +1} (one +-1 column if binary)."""
+
+    def fit(self, X: Any, y: Any) -> "KAREClassifierMixin":
+        """Encode the labels, train the kernel on KARE, fit KRR."""
+        X, y = validate_data(self, X, y)
+        check_classification_targets(y)
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"The classifier needs samples of at least 2 classes in the data, but "
+                f"the data contain only one class: {self.classes_[0]!r}."
+            )
+        if len(self.classes_) == 2:
+            Y = np.where(codes == 1, 1.0, -1.0)
+        else:
+            Y = -np.ones((len(codes), len(self.classes_)))
+            Y[np.arange(len(codes)), codes] = 1.0
+        self._fit_targets(X, Y)
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """KRR scores: (m,) for two classes (> 0 means ``classes_[1]``), else (m, C)."""
+        return self._scores(X)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The class with the largest score (binary: the sign)."""
+        scores = self._scores(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(int)]
+        return self.classes_[np.argmax(scores, axis=1)]
