@@ -74,3 +74,43 @@ def mlp(
         )
         fan_in = units
     return keras.Sequential(layers, name=f"mlp_d{depth}_w{width}")
+
+
+def forward(model: keras.Model, x: Any) -> Any:
+    """The output of ``model`` at ``x``, exact in float64 for a Dense MLP.
+
+    For a ``keras.Sequential`` of Dense layers (as built by `mlp`) the layers
+    are evaluated with ``einsum`` and kernelkit's exact activations: Keras
+    3.15 on torch runs float64 Dense matmuls in float32 (keras issue 23704),
+    which makes ``model(x)`` float32-accurate and batch-dependent there.
+    Other models are simply called.
+
+    Args:
+        model: A built Keras model.
+        x: Inputs ``(n, d)`` in the model's dtype.
+
+    Returns:
+        The model's output ``(n, k)`` as a backend tensor.
+
+    Example:
+        >>> import numpy as np
+        >>> from kernelkit.network import forward, mlp
+        >>> tuple(forward(mlp(3, width=4, seed=0), np.ones((2, 3), "float32")).shape)
+        (2, 1)
+    """
+    from keras import ops
+
+    from kernelkit.kernels._activations import lookup_activation
+    from kernelkit.kernels._ntk_structured import structured_reason
+
+    dtype = model.trainable_variables[0].dtype
+    x = ops.cast(ops.convert_to_tensor(x), dtype)
+    if structured_reason(model) is not None:
+        return model(x)
+    a = x
+    for layer in model.layers:
+        h = ops.einsum("nd,dw->nw", a, layer.kernel)
+        if layer.use_bias:
+            h = h + layer.bias
+        a = lookup_activation(layer.activation).value(h)
+    return a

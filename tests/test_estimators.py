@@ -14,8 +14,12 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import kernelkit as kk
 from kernelkit.estimators import (
+    AfterNTKClassifier,
+    AfterNTKRegressor,
     KernelKAREClassifier,
     KernelKARERegressor,
+    MLPClassifier,
+    MLPRegressor,
     NTKKAREClassifier,
     NTKKARERegressor,
 )
@@ -26,6 +30,11 @@ ESTIMATORS = [
     NTKKAREClassifier(width=8, learning_rate=1.0, **SMALL),
     KernelKARERegressor(kk.GaussianKernel(2.0), **SMALL),
     KernelKAREClassifier(kk.LaplaceKernel(3.0), **SMALL),
+    # check_regressors_train asks for a training R^2 > 0.5: enough steps to fit.
+    MLPRegressor(width=16, epochs=30, learning_rate=0.01, random_state=0, dtype="float64"),
+    MLPClassifier(width=16, epochs=30, learning_rate=0.01, random_state=0, dtype="float64"),
+    AfterNTKRegressor(width=8, **SMALL),
+    AfterNTKClassifier(width=8, **SMALL),
 ]
 
 

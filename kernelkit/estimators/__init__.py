@@ -1,6 +1,12 @@
 """scikit-learn estimators built from kernelkit's kernels, KARE training and KRR."""
 
 from kernelkit.estimators.kernel_kare import KernelKAREClassifier, KernelKARERegressor
+from kernelkit.estimators.networks import (
+    AfterNTKClassifier,
+    AfterNTKRegressor,
+    MLPClassifier,
+    MLPRegressor,
+)
 from kernelkit.estimators.ntk_kare import NTKKAREClassifier, NTKKARERegressor
 
 __all__ = [
@@ -8,4 +14,8 @@ __all__ = [
     "NTKKAREClassifier",
     "KernelKARERegressor",
     "KernelKAREClassifier",
+    "AfterNTKRegressor",
+    "AfterNTKClassifier",
+    "MLPRegressor",
+    "MLPClassifier",
 ]
