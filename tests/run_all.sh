@@ -25,10 +25,19 @@ export XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_thread
 
 reports=$(mktemp -d)
 status=0
+run_backend() {  # one process per backend; its output goes to a log shown afterwards
+  KERAS_BACKEND=$1 "$VENV/bin/python" -m pytest tests --ignore=tests/cross_backend \
+    -q -p no:cacheprovider --junitxml="$reports/$1.xml" > "$reports/$1.log" 2>&1
+}
+# Two processes at a time (each single-threaded): JAX, the slowest, beside
+# torch then TensorFlow.
+run_backend jax & jax_pid=$!
+run_backend torch || status=1
+run_backend tensorflow || status=1
+wait "$jax_pid" || status=1
 for backend in jax torch tensorflow; do
   echo "=== unit tests, KERAS_BACKEND=$backend ==="
-  KERAS_BACKEND=$backend "$VENV/bin/python" -m pytest tests --ignore=tests/cross_backend \
-    -q -p no:cacheprovider --junitxml="$reports/$backend.xml" || status=1
+  cat "$reports/$backend.log"
 done
 echo "=== cross-backend consistency (jax, torch, tensorflow) ==="
 "$VENV/bin/python" -m pytest tests/cross_backend -q -p no:cacheprovider \
