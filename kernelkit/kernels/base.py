@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import keras
+import numpy as np
 from keras import ops
 
 from kernelkit import backends
@@ -139,6 +140,16 @@ class TrainableKernel(keras.layers.Layer):
         out, _ = self.stateless_call(list(trainable_values), non_trainable, x1, x2)
         return out
 
+    def __reduce__(self) -> tuple:
+        """Pickle as (Keras config, weights): deterministic, unlike Keras' default.
+
+        Keras pickles a layer as a ``.keras`` archive stamped with the time, so
+        two pickles of an unchanged kernel differ (scikit-learn's parameter
+        checks hash them); config plus weights does not.
+        """
+        weights = [np.asarray(w) for w in self.get_weights()] if self.built else None
+        return (_rebuild_kernel, (keras.saving.serialize_keras_object(self), weights))
+
     def compute_output_shape(self, x1_shape: Any, x2_shape: Any = None) -> tuple:
         n2 = x1_shape[0] if x2_shape is None else x2_shape[0]
         return (x1_shape[0], n2)
@@ -146,3 +157,14 @@ class TrainableKernel(keras.layers.Layer):
     # ------------------------------------------------------------- helpers
     def _cast(self, x: Any) -> Any:
         return ops.cast(ops.convert_to_tensor(x), self.compute_dtype)
+
+
+def _rebuild_kernel(config: dict, weights: list | None) -> TrainableKernel:
+    """Inverse of `TrainableKernel.__reduce__`."""
+    kernel = keras.saving.deserialize_keras_object(config)
+    if weights is not None:
+        if len(kernel.weights) != len(weights):  # variables created in build()
+            kernel.build((None, weights[0].shape[0]))
+        kernel.set_weights(weights)
+        kernel.built = True
+    return kernel
