@@ -38,6 +38,7 @@ _EXPORTS = {
     "DtypeError": "kernelkit.errors",
     "JitterWarning": "kernelkit.errors",
     "PrecisionWarning": "kernelkit.errors",
+    "DataError": "kernelkit.errors",
 }
 # Module names never equal an exported name: importing a submodule sets the
 # package attribute of that name, which would shadow a lazily loaded function.
@@ -63,8 +64,8 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from kernelkit._dtypes import enable_float64
-    from kernelkit.errors import (DtypeError, InputError, JitterWarning, KernelkitError,
-                                  NumericalError, PrecisionWarning)
+    from kernelkit.errors import (DataError, DtypeError, InputError, JitterWarning,
+                                  KernelkitError, NumericalError, PrecisionWarning)
     from kernelkit.risk import kare, kare_value_and_grad
     from kernelkit.kernels import (NTK, AnisotropicKernel, GaussianKernel, LaplaceKernel,
                                    TrainableKernel)

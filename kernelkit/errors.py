@@ -29,3 +29,7 @@ class PrecisionWarning(UserWarning):
 
 class JitterWarning(UserWarning):
     """A Cholesky factorisation needed extra diagonal jitter to succeed."""
+
+
+class DataError(KernelkitError, OSError):
+    """A data file is missing, corrupt or of the wrong layout; the message names its path."""
