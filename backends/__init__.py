@@ -12,6 +12,10 @@ Functions (identical signatures in every backend module):
   returns a list of arrays of shape ``(n, k, *param.shape)``.
 - ``value_and_grad(fn, params, *args)``: value of a scalar ``fn(params, *args)``
   and its gradient with respect to the list ``params`` (zeros for unused ones).
+- ``compile_function(fn)``: a compiled version of a pure function (``jax.jit``,
+  ``tf.function``; PyTorch runs eagerly), used for KARE training steps.
+- ``supports_stateless_apply()``: whether Keras optimisers can be applied
+  functionally (``stateless_apply``) on this backend.
 - ``no_tf32()``: context manager in which matrix products run in full float32
   precision on GPUs (TF32 off).
 - ``tf32_enabled()``: whether TF32 matrix products are currently allowed.
@@ -31,6 +35,8 @@ BACKEND: str = keras.backend.backend()
 API = (
     "per_example_jacobian",
     "value_and_grad",
+    "compile_function",
+    "supports_stateless_apply",
     "no_tf32",
     "tf32_enabled",
     "float64_enabled",
@@ -54,6 +60,8 @@ else:  # pragma: no cover - depends on the environment
 
 per_example_jacobian = _impl.per_example_jacobian
 value_and_grad = _impl.value_and_grad
+compile_function = _impl.compile_function
+supports_stateless_apply = _impl.supports_stateless_apply
 no_tf32 = _impl.no_tf32
 tf32_enabled = _impl.tf32_enabled
 float64_enabled = _impl.float64_enabled

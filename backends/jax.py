@@ -36,6 +36,22 @@ def value_and_grad(
     return value, list(grads)
 
 
+def compile_function(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``jax.jit(fn)``: one XLA program per input shape.
+
+    ``fn`` must be pure in its array arguments (lists of arrays allowed).
+    """
+    return jax.jit(fn)
+
+
+def supports_stateless_apply() -> bool:
+    """Whether training may use ``optimizer.stateless_apply``.
+
+    Keras' JAX optimisers are pure: ``stateless_apply`` works under ``jit``.
+    """
+    return True
+
+
 @contextlib.contextmanager
 def no_tf32() -> Iterator[None]:
     """Run matrix products at full float32 precision (JAX 'highest')."""

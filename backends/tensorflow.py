@@ -50,6 +50,22 @@ def value_and_grad(
     return value, list(grads)
 
 
+def compile_function(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``tf.function(fn)`` (a graph; retraced only for new input shapes).
+
+    ``fn`` must be pure in its tensor arguments (lists of tensors allowed).
+    """
+    return tf.function(fn, reduce_retracing=True)
+
+
+def supports_stateless_apply() -> bool:
+    """Whether training may use ``optimizer.stateless_apply``.
+
+    Keras' TensorFlow optimisers refuse ``stateless_apply`` (tf.distribute).
+    """
+    return False
+
+
 @contextlib.contextmanager
 def no_tf32() -> Iterator[None]:
     """Turn TF32 execution off inside the block (restored afterwards)."""

@@ -45,6 +45,25 @@ def value_and_grad(
     return value.detach(), [g.detach() for g in grads]
 
 
+def compile_function(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` itself: PyTorch runs the step eagerly.
+
+    Eager PyTorch dispatches each op without per-shape recompilation, so there
+    is no retracing cost to remove. ``torch.compile`` is left out: it is not
+    tested here with the second-order autograd (``torch.func`` Jacobians
+    inside ``autograd.grad``) that a KARE step of an NTK needs.
+    """
+    return fn
+
+
+def supports_stateless_apply() -> bool:
+    """Whether training may use ``optimizer.stateless_apply``.
+
+    Keras' PyTorch optimisers support ``stateless_apply``.
+    """
+    return True
+
+
 @contextlib.contextmanager
 def no_tf32() -> Iterator[None]:
     """Turn TF32 off for CUDA matmuls and cuDNN inside the block."""

@@ -29,7 +29,7 @@ def run_example(n_train: int, epochs: int, learning_rate: float, seed: int) -> N
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("KARE training", total=epochs)
         history = fit_kare(ntk, X, y, z=0.1, epochs=epochs, learning_rate=learning_rate,
-                           callback=lambda step, value: progress.update(task, advance=1))
+                           callback=lambda epoch, logs: progress.update(task, advance=1))
     seconds = time.perf_counter() - start
     after = kk.KernelRidge(ntk, 1.0).fit(X, y)
     mse_after = ((after.predict_path(Xt, RIDGES) - yt) ** 2).mean(axis=1)

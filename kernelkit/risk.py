@@ -128,8 +128,35 @@ def kare_value_and_grad(
     if not params:
         raise InputError(f"{type(kernel).__name__} has no trainable variables.")
 
+    with backends.no_tf32():  # the backward pass too
+        return backends.value_and_grad(kare_loss(kernel, z), params, x, y)
+
+
+def kare_loss(kernel: Any, z: float = 0.1) -> Any:
+    """The pure function ``loss(values, x, y) = KARE(y, K_values(x, x), z)``.
+
+    ``values`` replace ``kernel.trainable_variables`` (in that order), so the
+    function can be differentiated and compiled (see `kare_value_and_grad` and
+    `kernelkit.training.fit_kare`).
+
+    Args:
+        kernel: A built `TrainableKernel`.
+        z: Ridge of KARE, > 0.
+
+    Returns:
+        A function of ``(values, x, y)`` returning a scalar tensor.
+
+    Example:
+        >>> import numpy as np
+        >>> from kernelkit import GaussianKernel
+        >>> from kernelkit.risk import kare_loss
+        >>> k = GaussianKernel(1.0); X = np.random.rand(10, 2).astype("float32")
+        >>> loss = kare_loss(k, 0.1)
+        >>> float(loss([v.value for v in k.trainable_variables], X, X[:, 0])) > 0
+        True
+    """
+
     def loss(values: list, xs: Any, ys: Any) -> Any:
         return kare(kernel.stateless_gram(values, xs), ys, z)
 
-    with backends.no_tf32():  # the backward pass too
-        return backends.value_and_grad(loss, params, x, y)
+    return loss

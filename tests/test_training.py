@@ -36,6 +36,9 @@ def test_divergence_stops_restores_and_records():
     assert "non-finite" in history.reason or "KARE failed" in history.reason
     assert len(history.kare) == history.stopped_at
     assert all(np.isfinite(to_numpy(v)).all() for v in kernel.trainable_variables)
+    # Restored: the weights before the last good step, where KARE was last computed.
+    restored = float(to_numpy(kk.kare(kernel(X.astype("float32")), y.astype("float32"))))
+    assert restored == pytest.approx(history.step_kare[-1], rel=1e-4)
     # The restored kernel still gives a finite KRR.
     pred = kk.KernelRidge(kernel, ridge=1e-3).fit(X, y).predict(X[:5])
     assert np.isfinite(pred).all()
@@ -69,3 +72,43 @@ def test_batch_size_must_allow_kare():
     X, y = _synthetic(10, 3)
     with pytest.raises(kk.InputError, match="batch_size"):
         fit_kare(kk.GaussianKernel(1.0), X, y, batch_size=1)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_compiled_step_equals_eager_step(optimizer):
+    X, y = _synthetic(40, 4)
+
+    def run(compiled):
+        ntk = kk.NTK(kk.mlp(5, depth=1, width=8, seed=1, dtype="float64"))
+        history = fit_kare(ntk, X, y, epochs=4, learning_rate=1.0 if optimizer == "sgd" else 0.01,
+                           optimizer=optimizer, batch_size=16, compiled=compiled)
+        return history, [to_numpy(v) for v in ntk.trainable_variables]
+
+    (h1, w1), (h2, w2) = run(True), run(False)
+    np.testing.assert_allclose(h1.step_kare, h2.step_kare, rtol=1e-10)
+    for a, b in zip(w1, w2):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_validation_mse_matches_krr_oracle_and_logs():
+    X, y = _synthetic(60, 5)
+    Xv, yv = _synthetic(30, 6)
+    logs = []
+    kernel = kk.GaussianKernel(2.0, dtype="float64")
+    history = fit_kare(kernel, X, y, z=0.1, epochs=3, learning_rate=0.05,
+                       validation_data=(Xv, yv), callback=lambda e, log: logs.append(log))
+    assert [sorted(log) for log in logs] == [["kare", "val_mse"]] * 3
+    assert [log["val_mse"] for log in logs] == history.val_mse
+    # numpy oracle of the last epoch's validation MSE: KRR with absolute ridge z.
+    K = to_numpy(kernel(X)).astype(np.float64)
+    alpha = np.linalg.solve(K / len(X) + 0.1 * np.eye(len(X)), y)
+    pred = to_numpy(kernel(Xv, X)) @ alpha / len(X)
+    assert history.val_mse[-1] == pytest.approx(np.mean((pred - yv) ** 2), rel=1e-9)
+
+
+def test_bad_validation_data():
+    X, y = _synthetic(20, 7)
+    with pytest.raises(kk.InputError, match="pair"):
+        fit_kare(kk.GaussianKernel(1.0), X, y, validation_data=X)
+    with pytest.raises(kk.InputError, match="features"):
+        fit_kare(kk.GaussianKernel(1.0), X, y, validation_data=(X[:, :2], y))

@@ -1,0 +1,180 @@
+"""One KARE training step as a pure function, compiled once per backend.
+
+The per-backend part is `kernelkit.backends.compile_function` (``jax.jit``,
+``tf.function``; PyTorch runs eagerly); everything else is shared.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import keras
+from keras import ops
+
+from kernelkit import backends
+from kernelkit.risk import kare_loss
+
+
+def _all_finite(tensors: list) -> Any:
+    """A boolean scalar tensor: every entry of every tensor is finite."""
+    ok = ops.all(ops.isfinite(tensors[0]))
+    for t in tensors[1:]:
+        ok = ops.logical_and(ok, ops.all(ops.isfinite(t)))
+    return ok
+
+
+def _to_float(x: Any) -> float:
+    return float(keras.ops.convert_to_numpy(x))
+
+
+class KAREStepper:
+    """Optimiser steps on KARE applied functionally to a kernel's variables.
+
+    The variable values and the optimiser's state are held as arrays between
+    steps (no host copies); `commit` writes them back to the variables. A
+    step whose KARE or gradient is not finite changes nothing: the pure step
+    selects the old values on device, so the optimiser never sees a NaN.
+
+    Args:
+        kernel: A built `TrainableKernel`.
+        optimizer: A Keras optimiser.
+        z: Ridge of KARE.
+        compiled: Compile the step (``False``: run it eagerly, for debugging).
+
+    Example:
+        >>> import keras, numpy as np
+        >>> from kernelkit import GaussianKernel
+        >>> from kernelkit._kare_step import KAREStepper
+        >>> k = GaussianKernel(1.0); X = np.random.rand(20, 2).astype("float32")
+        >>> _ = k(X[:1])
+        >>> stepper = KAREStepper(k, keras.optimizers.SGD(0.1), z=0.1)
+        >>> reason, value, error = stepper.step(X, X[:, 0])
+        >>> reason
+        ''
+    """
+
+    def __init__(self, kernel: Any, optimizer: keras.optimizers.Optimizer, z: float,
+                 compiled: bool = True) -> None:
+        self.kernel = kernel
+        self.optimizer = optimizer
+        self.variables = list(kernel.trainable_variables)
+        if not optimizer.built:
+            optimizer.build(self.variables)
+        self.stateless = backends.supports_stateless_apply()
+        # Copies: a PyTorch variable's value is its (mutable) storage.
+        self.params = [ops.copy(v.value) for v in self.variables]
+        self.opt_state = [ops.copy(v.value) for v in optimizer.variables]
+        loss = kare_loss(kernel, z)
+        self._eager = self._stateless_step(loss) if self.stateless else self._stateful_step(loss)
+        self._compiled = backends.compile_function(self._eager) if compiled else self._eager
+
+    def _value_and_grad(self, loss: Callable[..., Any], params: list, x: Any, y: Any) -> tuple:
+        """KARE, its gradient, and whether both are finite (on device)."""
+        with backends.no_tf32():  # the backward pass too
+            value, grads = backends.value_and_grad(loss, params, x, y)
+        return value, grads, _all_finite([value, *grads])
+
+    def _stateless_step(self, loss: Callable[..., Any]) -> Callable[..., tuple]:
+        """``(params, opt_state, x, y) -> (value, ok, params', opt_state')`` (JAX, torch)."""
+        optimizer = self.optimizer
+
+        def step(params: list, opt_state: list, x: Any, y: Any) -> tuple:
+            value, grads, ok = self._value_and_grad(loss, params, x, y)
+            # Copies: Keras' PyTorch optimisers update the given tensors in place
+            # (free under jit).
+            new_params, new_state = optimizer.stateless_apply(
+                [ops.copy(v) for v in opt_state], grads, [ops.copy(v) for v in params])
+            ok = ops.logical_and(ok, _all_finite(new_params))
+            new_params = [ops.where(ok, a, b) for a, b in zip(new_params, params)]
+            new_state = [ops.where(ok, a, b) for a, b in zip(new_state, opt_state)]
+            return value, ok, new_params, new_state
+
+        return step
+
+    def _stateful_step(self, loss: Callable[..., Any]) -> Callable[..., tuple]:
+        """``(x, y) -> (value, ok)`` updating the variables in place (TensorFlow).
+
+        Keras' TensorFlow optimisers have no ``stateless_apply``: the step
+        applies zeroed gradients when KARE or its gradient is not finite, then
+        rolls every variable back if anything is not finite.
+        """
+        optimizer, variables = self.optimizer, self.variables
+
+        def step(x: Any, y: Any) -> tuple:
+            value, grads, ok = self._value_and_grad(loss, [v.value for v in variables], x, y)
+            state = variables + list(optimizer.variables)
+            old = [ops.copy(v.value) for v in state]
+            optimizer.apply([ops.where(ok, g, ops.zeros_like(g)) for g in grads], variables)
+            ok = ops.logical_and(ok, _all_finite([v.value for v in variables]))
+            for var, before in zip(state, old):
+                var.assign(ops.where(ok, var.value, before))
+            return value, ok
+
+        return step
+
+    def step(self, x: Any, y: Any) -> tuple[str, float, Exception | None]:
+        """One step on the batch ``(x, y)``.
+
+        A failed compiled step is retried eagerly once, where a Cholesky that
+        needs jitter can get it (`kernelkit.linalg.cholesky`).
+
+        Returns:
+            ``(failure reason or "", KARE before the step, exception or None)``.
+        """
+        dtype = self.kernel.compute_dtype
+        x = ops.cast(ops.convert_to_tensor(x), dtype)
+        y = ops.cast(ops.convert_to_tensor(y), dtype)
+        result = self._run(self._compiled, x, y)
+        if result[0] and self._compiled is not self._eager:
+            result = self._run(self._eager, x, y)
+        return result
+
+    def _run(self, fn: Callable[..., tuple], x: Any, y: Any) -> tuple:
+        before = self._snapshot()
+        try:
+            if self.stateless:
+                value, ok, params, state = fn(self.params, self.opt_state, x, y)
+            else:
+                value, ok = fn(x, y)
+        except Exception as err:  # noqa: BLE001 - each backend fails differently
+            # X and y were checked, so a failure comes from the weights: a
+            # non-finite kernel matrix or a failed Cholesky.
+            return f"KARE failed: {type(err).__name__}: {err}", float("nan"), err
+        if not bool(keras.ops.convert_to_numpy(ok)):
+            return "non-finite KARE, gradient or updated weights", float("nan"), None
+        if self.stateless:
+            self.params, self.opt_state = list(params), list(state)
+        self._before_last = before
+        return "", _to_float(value), None
+
+    def _snapshot(self) -> list:
+        """The weights and optimiser state now (copies where variables are mutable)."""
+        if self.stateless:
+            return [self.params, self.opt_state]
+        return [ops.copy(v.value) for v in self.variables + list(self.optimizer.variables)]
+
+    def rollback(self) -> None:
+        """Undo the last successful step: back to the last weights whose KARE was finite.
+
+        After a failed step the current weights are those at which KARE or its
+        gradient could not be computed; the weights before the last good step
+        are the last ones known to give a finite KARE.
+        """
+        before = getattr(self, "_before_last", None)
+        if before is None:
+            return
+        if self.stateless:
+            self.params, self.opt_state = before
+        else:
+            for var, value in zip(self.variables + list(self.optimizer.variables), before):
+                var.assign(value)
+        self._before_last = None
+
+    def commit(self) -> None:
+        """Write the current values into the kernel's and the optimiser's variables."""
+        if not self.stateless:
+            return  # updated in place
+        for var, value in zip(self.variables, self.params):
+            var.assign(value)
+        for var, value in zip(self.optimizer.variables, self.opt_state):
+            var.assign(value)
