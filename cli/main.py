@@ -84,5 +84,9 @@ def example(backend: str | None, threads: int, n_train: int, epochs: int,
     run_example(n_train=n_train, epochs=epochs, learning_rate=learning_rate, seed=seed)
 
 
+from kernelkit.cli.data import data  # noqa: E402 - the group is defined above
+
+main.add_command(data)
+
 if __name__ == "__main__":
     main()
