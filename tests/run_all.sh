@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set everything up and run the whole test suite:
 #   1. a virtual environment (.venv, or $KERNELKIT_VENV) with kernelkit[all];
-#   2. the unit tests under each Keras backend, each in its own process;
+#   2. the unit tests under each Keras backend, each in its own process, and the
+#      backend-independent ones (tests/common: data, CLI, results, plots) once;
 #   3. the cross-backend consistency test (every backend must run);
 #   4. the documentation, built in strict mode.
 # Prints one closing line "kernelkit: N passed, N failed, N skipped" and exits
@@ -27,18 +28,28 @@ reports=$(mktemp -d)
 status=0
 run_backend() {  # one process per backend; its output goes to a log shown afterwards
   KERAS_BACKEND=$1 "$VENV/bin/python" -m pytest tests --ignore=tests/cross_backend \
-    -q -p no:cacheprovider --junitxml="$reports/$1.xml" > "$reports/$1.log" 2>&1
+    --ignore=tests/common -q -p no:cacheprovider --junitxml="$reports/$1.xml" \
+    > "$reports/$1.log" 2>&1
+}
+# Tests that do not depend on the Keras backend (data, CLI, results, plots):
+# once, under torch (the quickest to start).
+run_common() {
+  KERAS_BACKEND=torch "$VENV/bin/python" -m pytest tests/common -q -p no:cacheprovider \
+    --junitxml="$reports/common.xml" > "$reports/common.log" 2>&1
 }
 # Two processes at a time (each single-threaded): JAX, the slowest, beside
 # torch then TensorFlow.
 run_backend jax & jax_pid=$!
 run_backend torch || status=1
+run_common || status=1
 run_backend tensorflow || status=1
 wait "$jax_pid" || status=1
 for backend in jax torch tensorflow; do
   echo "=== unit tests, KERAS_BACKEND=$backend ==="
   cat "$reports/$backend.log"
 done
+echo "=== backend-independent tests (tests/common) ==="
+cat "$reports/common.log"
 echo "=== cross-backend consistency (jax, torch, tensorflow) ==="
 "$VENV/bin/python" -m pytest tests/cross_backend -q -p no:cacheprovider \
   --junitxml="$reports/cross.xml" || status=1
