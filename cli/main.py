@@ -7,21 +7,7 @@ import sys
 
 import click
 
-BACKENDS = ("jax", "torch", "tensorflow")
-
-
-def _select_backend(backend: str | None) -> str:
-    """Set KERAS_BACKEND before keras is imported; refuse to switch afterwards.
-
-    Without ``--backend`` the environment's KERAS_BACKEND is used, else
-    Keras' default (tensorflow).
-    """
-    chosen = backend or os.environ.get("KERAS_BACKEND") or "tensorflow"
-    if "keras" in sys.modules and os.environ.get("KERAS_BACKEND", "tensorflow") != chosen:
-        raise click.UsageError("keras is already imported with another backend.")
-    os.environ["KERAS_BACKEND"] = chosen
-    return chosen
-
+from kernelkit.cli._backend import BACKENDS, select_backend as _select_backend
 
 backend_option = click.option(
     "--backend", type=click.Choice(BACKENDS), default=None,
@@ -84,8 +70,11 @@ def example(backend: str | None, threads: int, n_train: int, epochs: int,
     run_example(n_train=n_train, epochs=epochs, learning_rate=learning_rate, seed=seed)
 
 
-from kernelkit.cli.data import data  # noqa: E402 - the group is defined above
+from kernelkit.cli.bench import bench, plot  # noqa: E402 - the group is defined above
+from kernelkit.cli.data import data  # noqa: E402
 
+main.add_command(bench)
+main.add_command(plot)
 main.add_command(data)
 
 if __name__ == "__main__":

@@ -1,0 +1,190 @@
+"""Long-format benchmark results: a crash-safe journal, atomic exports, resume.
+
+Each finished *unit* of work (one fit: a data set, fold, method,
+configuration and seed) appends one JSON line holding all its rows to
+``journal.jsonl`` and flushes it to disk; the table in the chosen format
+(``results.csv`` / ``.json`` / ``.parquet``) is then rewritten atomically
+(temporary file + ``os.replace``). A kill at any moment leaves at most one
+partial last journal line, which is ignored on ``--resume``: no finished unit
+is lost or repeated.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pathlib
+import tempfile
+from typing import Any, Iterable
+
+import pandas as pd
+
+from kernelkit.errors import InputError
+
+#: The columns of the results table, in order.
+COLUMNS = (
+    "suite", "protocol", "dataset", "setting", "fold", "split", "method", "config",
+    "lam_tilde", "seed", "metric", "value", "n_train", "n_test", "d", "classes",
+    "fit_time_s", "peak_mem_mb", "status", "reason",
+)
+#: Status values of a row.
+STATUSES = ("ok", "skipped", "failed", "diverged")
+FORMATS = ("csv", "json", "parquet")
+JOURNAL = "journal.jsonl"
+
+
+def unit_key(unit: dict) -> str:
+    """The identity of a unit of work: suite, data set, fold, split, method, config, seed."""
+    fields = ("suite", "dataset", "fold", "split", "method", "config", "seed")
+    return json.dumps([unit.get(f) for f in fields], default=str)
+
+
+def atomic_write_text(path: pathlib.Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and ``os.replace``."""
+    _atomic(path, lambda tmp: pathlib.Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def _atomic(path: pathlib.Path, write: Any) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+class ResultStore:
+    """The results of one benchmark run in ``out_dir``.
+
+    Args:
+        out_dir: Output folder (created).
+        fmt: ``"csv"``, ``"json"`` or ``"parquet"`` (needs ``pyarrow``).
+        resume: Keep the finished units of an earlier run in ``out_dir``;
+            without it an existing journal is an error (never overwritten).
+
+    Example:
+        >>> import tempfile
+        >>> from kernelkit.benchmarks.results import ResultStore
+        >>> store = ResultStore(tempfile.mkdtemp(), "csv")
+        >>> unit = {"suite": "synthetic", "dataset": "a", "fold": "test", "split": "test",
+        ...         "method": "dnn", "config": "{}", "seed": 0}
+        >>> store.add(unit, [{**unit, "metric": "mse", "value": 0.1, "status": "ok"}])
+        >>> store.done(unit), len(store.table())
+        (True, 1)
+    """
+
+    def __init__(self, out_dir: str | os.PathLike, fmt: str = "csv", resume: bool = False) -> None:
+        if fmt not in FORMATS:
+            raise InputError(f"format must be one of {FORMATS}, got {fmt!r}.")
+        if fmt == "parquet":
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                raise InputError('--format parquet needs pyarrow: pip install "kernelkit[parquet]".'
+                                 ) from None
+        self.dir = pathlib.Path(out_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.fmt = fmt
+        self.path = self.dir / f"results.{fmt}"
+        self.journal = self.dir / JOURNAL
+        self._rows: list[dict] = []
+        self._done: set[str] = set()
+        if self.journal.exists() and self.journal.stat().st_size > 0:
+            if not resume:
+                raise InputError(
+                    f"{self.dir} already holds results ({JOURNAL}); pass --resume to "
+                    "continue that run, or choose another --out.")
+            self._load()
+
+    def _load(self) -> None:
+        lines = self.journal.read_bytes().split(b"\n")
+        good = []
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # an empty or partial (killed mid-write) last line
+            good.append(line)
+            self._done.add(record["key"])
+            self._rows.extend(record["rows"])
+        # Drop a partial tail so that the next append starts on a fresh line.
+        atomic_write_text(self.journal, "".join(g.decode() + "\n" for g in good))
+
+    def done(self, unit: dict) -> bool:
+        """Whether ``unit`` finished in this run or in the resumed one."""
+        return unit_key(unit) in self._done
+
+    def add(self, unit: dict, rows: Iterable[dict]) -> None:
+        """Record a finished unit's rows: journal line (fsynced), then the table."""
+        rows = [_normalise(r) for r in rows]
+        line = json.dumps({"key": unit_key(unit), "rows": rows}, default=_json_default)
+        with open(self.journal, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        self._done.add(unit_key(unit))
+        self._rows.extend(rows)
+        self._export()
+
+    def table(self) -> pd.DataFrame:
+        """All rows so far as a DataFrame with `COLUMNS`."""
+        return pd.DataFrame(self._rows, columns=list(COLUMNS))
+
+    def _export(self) -> None:
+        df = self.table()
+        if self.fmt == "csv":
+            _atomic(self.path, lambda tmp: df.to_csv(tmp, index=False))
+        elif self.fmt == "json":
+            _atomic(self.path, lambda tmp: df.to_json(tmp, orient="records", indent=1))
+        else:
+            _atomic(self.path, lambda tmp: df.to_parquet(tmp, index=False))
+
+
+def _normalise(row: dict) -> dict:
+    out = {c: row.get(c) for c in COLUMNS}
+    if out["status"] not in STATUSES:
+        raise InputError(f"row status must be one of {STATUSES}, got {out['status']!r}.")
+    for key in ("value", "lam_tilde", "fit_time_s", "peak_mem_mb"):
+        if out[key] is not None:
+            out[key] = float(out[key])
+    return out
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "item"):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def read_results(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a results file (csv, json or parquet) or a run folder holding one.
+
+    Raises:
+        InputError: If no results file is found.
+    """
+    path = pathlib.Path(path)
+    if path.is_dir():
+        found = [path / f"results.{f}" for f in FORMATS if (path / f"results.{f}").exists()]
+        if not found:
+            raise InputError(f"no results.csv/json/parquet in {path}.")
+        path = found[0]
+    if not path.exists():
+        raise InputError(f"results file not found: {path}")
+    if path.suffix == ".json":
+        df = pd.read_json(path, orient="records")
+    elif path.suffix == ".parquet":
+        df = pd.read_parquet(path)
+    else:
+        df = pd.read_csv(path, keep_default_na=True)
+    for col in ("fold", "config", "reason", "protocol", "setting", "dataset"):
+        if col in df:
+            df[col] = df[col].astype("string").fillna("").astype(object)
+    return df
+
+
+def nan_if_none(x: Any) -> float:
+    """``float(x)``, with ``None`` as NaN."""
+    return math.nan if x is None else float(x)

@@ -1,0 +1,73 @@
+"""Summary tables of a results table (printed by ``kernelkit bench``, saved beside the results)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+#: lam_tilde columns shown in the MSE summaries (those present in the grid).
+SHOWN_LAMS = (1e-3, 1e-1, 10.0)
+_USABLE = ("ok", "diverged")  # a diverged KARE run still predicts with its restored weights
+
+
+def mse_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean test MSE over seeds per (setting, method) at a few lam_tilde and at the best one.
+
+    The column "best lam (oracle)" is the minimum over the grid of the mean
+    test MSE: it picks lam_tilde on the test data and is labelled as such.
+
+    Example:
+        >>> import pandas as pd
+        >>> from kernelkit.benchmarks.summary import mse_summary
+        >>> rows = pd.DataFrame({"setting": ["a"] * 2, "method": ["ntk-kare"] * 2,
+        ...     "lam_tilde": [1e-3, 1e-1], "seed": [0, 0], "metric": ["mse"] * 2,
+        ...     "split": ["test"] * 2, "value": [0.2, 0.1], "status": ["ok"] * 2})
+        >>> float(mse_summary(rows)["best lam (oracle)"].iloc[0])
+        0.1
+    """
+    rows = table[(table["metric"] == "mse") & (table["split"] == "test")
+                 & table["status"].isin(_USABLE)]
+    out = []
+    for (setting, method), group in rows.groupby(["setting", "method"], sort=False):
+        record = {"setting": setting, "method": method, "seeds": group["seed"].nunique()}
+        if group["lam_tilde"].isna().all():
+            record["no lam (dnn)"] = group["value"].mean()
+        else:
+            curve = group.groupby("lam_tilde")["value"].mean()
+            for lam in SHOWN_LAMS:
+                near = [v for v in curve.index if math.isclose(v, lam, rel_tol=1e-6)]
+                if near:
+                    record[f"lam={lam:g}"] = curve[near[0]]
+            record["best lam (oracle)"] = curve.min()
+            record["argmin"] = curve.idxmin()
+        record["diverged"] = int((group["status"] == "diverged").sum() // max(
+            1, group["lam_tilde"].nunique()))
+        out.append(record)
+    df = pd.DataFrame(out)
+    first = [c for c in ("setting", "method", "seeds", "no lam (dnn)") if c in df]
+    return df[first + [c for c in df.columns if c not in first]]
+
+
+def uci_summary(table: pd.DataFrame, protocol: str,
+                reference: pd.DataFrame | None = None, top_reference: int = 5) -> pd.DataFrame:
+    """UCI metrics of kernelkit's methods (and the best reference classifiers).
+
+    ``protocol="arora"`` is the honest estimate (choices made on the
+    validation half, accuracy on the 4 test folds); ``"paper"`` is the
+    paper's ORACLE (best over the grid measured on the validation half).
+    """
+    from kernelkit.benchmarks.uci_metrics import uci_accuracy_table, uci_metrics
+
+    acc = uci_accuracy_table(table, protocol)
+    acc = acc.drop(columns=[""], errors="ignore")  # rows of skipped data sets
+    if acc.empty or acc.notna().sum().sum() == 0:
+        return pd.DataFrame()
+    metrics = uci_metrics(acc, reference)
+    if reference is not None and "source" in metrics:
+        ours = metrics[metrics["source"] == "kernelkit"]
+        theirs = metrics[metrics["source"] != "kernelkit"].head(top_reference)
+        metrics = pd.concat([ours, theirs]).sort_values("friedman_rank")
+    metrics.attrs["n_datasets"] = int(np.sum(acc.notna().any(axis=1)))
+    return metrics

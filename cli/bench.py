@@ -1,0 +1,208 @@
+"""``kernelkit bench SUITE`` and ``kernelkit plot RESULTS``.
+
+Keras is imported only after ``--backend``, ``--device`` and ``--dtype`` have
+set the environment. Progress bars and logs go to stderr; results go to files
+and a summary table to stdout. Expected errors are one line and exit code 1;
+bad options exit with 2.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import click
+
+from kernelkit.cli._backend import BACKENDS, select_backend as _select_backend
+
+SUITES = ("synthetic", "uci", "mnist", "higgs")
+DTYPES = ("float32", "float64")
+
+
+def _device_env(device: str, backend: str) -> dict:
+    """Environment variables that pin the device, set before any framework import."""
+    env: dict = {}
+    if device == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = ""
+        if backend == "jax":
+            env["JAX_PLATFORMS"] = "cpu"
+    elif device.startswith("gpu:"):
+        index = device.split(":", 1)[1]
+        if not index.isdigit():
+            raise click.BadParameter(f"{device!r}: use cpu, gpu or gpu:N.", param_hint="--device")
+        env["CUDA_VISIBLE_DEVICES"] = index
+    elif device != "gpu":
+        raise click.BadParameter(f"{device!r}: use cpu, gpu or gpu:N.", param_hint="--device")
+    return env
+
+
+def _check_gpu(device: str) -> None:
+    from kernelkit import backends
+
+    seen = backends.device_summary()
+    if device != "cpu" and not any(tag in seen.lower() for tag in ("gpu", "cuda")):
+        raise click.ClickException(
+            f"--device {device}: the {backends.BACKEND} backend sees no GPU (devices: {seen}). "
+            'Install the CUDA builds (pip install "kernelkit[cuda]") or use --device cpu.')
+
+
+def _seeds(seed: int | None, seeds: int | None) -> list[int] | None:
+    if seed is not None and seeds is not None:
+        raise click.UsageError("give --seed or --seeds, not both.")
+    if seed is not None:
+        return [seed]
+    if seeds is not None:
+        if seeds < 1:
+            raise click.BadParameter("must be at least 1.", param_hint="--seeds")
+        return list(range(seeds))
+    return None
+
+
+class _RichReporter:
+    """Progress bars and log lines on stderr (nothing with ``quiet``)."""
+
+    def __init__(self, quiet: bool, verbose: bool) -> None:
+        from rich.console import Console
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+
+        self.console = Console(stderr=True, quiet=quiet)
+        self.verbose = verbose
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), TimeElapsedColumn(),
+                                 TimeRemainingColumn(), console=self.console,
+                                 disable=quiet, transient=False)
+        self.task = None
+
+    def __enter__(self) -> "_RichReporter":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def phase(self, label: str, total: int, done: int) -> None:
+        if done:
+            self.log(f"{label}: {done} of {total} units already done (resumed)")
+        self.task = self.progress.add_task(label, total=total, completed=done)
+
+    def unit_done(self, unit: dict, rows: list[dict]) -> None:
+        self.progress.advance(self.task)
+        bad = [r for r in rows if r["status"] != "ok"]
+        for row in bad[:1]:
+            self.log(f"{row['status']}: {unit['dataset']} {unit['method']} fold {unit['fold']} "
+                     f"seed {unit['seed']}: {row['reason']}")
+        if self.verbose:
+            self.log(f"done: {unit['dataset']} {unit['method']} {unit['config']} "
+                     f"fold {unit['fold']} seed {unit['seed']}")
+
+    def log(self, message: str) -> None:
+        self.progress.console.print(message, markup=False, highlight=False)
+
+
+@click.command()
+@click.argument("suite", type=click.Choice(SUITES))
+@click.option("--backend", type=click.Choice(BACKENDS), default=None,
+              help="Keras backend (default: $KERAS_BACKEND, else tensorflow).")
+@click.option("--device", default="cpu", show_default=True, help="cpu, gpu or gpu:N.")
+@click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True)
+@click.option("--seed", type=int, default=None, help="Run this one seed.")
+@click.option("--seeds", type=int, default=None, help="Run seeds 0..N-1 (default: the grid's).")
+@click.option("--grid", default="quick", show_default=True,
+              help="quick (CPU), paper, or a JSON file overriding the quick grid.")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Folder holding this suite's data (uci: the folders abalone/, ...). "
+                   "Default: $KERNELKIT_DATA/<uci121|mnist|higgs>, then the download cache.")
+@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+              help="Output folder (default: results/SUITE).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "parquet"]), default="csv",
+              show_default=True)
+@click.option("--resume", is_flag=True, help="Continue the run in --out; redo nothing finished.")
+@click.option("--datasets", default=None,
+              help="uci: comma-separated names or globs, e.g. 'iris,monks-*'.")
+@click.option("--max-n", type=int, default=None,
+              help="uci: subsample training sets above N points (seeded).")
+@click.option("--protocol", type=click.Choice(["arora", "paper"]), default="arora",
+              show_default=True,
+              help="uci: arora (honest: choose on validation, test on 4 folds) or paper "
+                   "(ORACLE: best over the grid on the validation half).")
+@click.option("--reference", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="uci: Fernandez-Delgado's accuracy table (delgado2014_results.txt) "
+                   "for P90/P95/PMA/Friedman rank.")
+@click.option("--workers", type=int, default=1, show_default=True,
+              help="Units run in parallel processes (each with --threads threads).")
+@click.option("--threads", type=int, default=1, show_default=True,
+              help="CPU threads per process (1 is fastest on small machines).")
+@click.option("-v", "--verbose", is_flag=True, help="Log every finished unit.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars or logs.")
+def bench(suite: str, backend: str | None, device: str, dtype: str, seed: int | None,
+          seeds: int | None, grid: str, data_dir: str | None, out: str | None, fmt: str,
+          resume: bool, datasets: str | None, max_n: int | None, protocol: str,
+          reference: str | None, workers: int, threads: int, verbose: bool,
+          quiet: bool) -> None:
+    """Run a benchmark suite: synthetic (Figure 1), uci, mnist or higgs (Figure 2)."""
+    if workers < 1 or threads < 1:
+        raise click.UsageError("--workers and --threads must be at least 1.")
+    if max_n is not None and max_n < 2:
+        raise click.BadParameter("must be at least 2.", param_hint="--max-n")
+    chosen = _select_backend(backend)
+    env = {"KERAS_BACKEND": chosen, **_device_env(device, chosen)}
+    if dtype == "float64" and chosen == "jax":
+        env["JAX_ENABLE_X64"] = "1"
+    os.environ.update(env)
+    from kernelkit.benchmarks._threads import apply_framework_threads, limit_threads_env
+
+    env.update(limit_threads_env(threads))
+    from kernelkit.errors import KernelkitError
+
+    try:
+        apply_framework_threads(chosen, threads)
+        _check_gpu(device)
+        _run(suite, env, locals())
+    except KernelkitError as err:
+        raise click.ClickException(str(err)) from None
+
+
+def _run(suite: str, env: dict, opts: dict) -> None:
+    from kernelkit.benchmarks.runner import RunOptions, run_suite
+
+    options = RunOptions(
+        suite=suite, out=opts["out"] or os.path.join("results", suite), grid=opts["grid"],
+        seeds=_seeds(opts["seed"], opts["seeds"]), data_dir=opts["data_dir"],
+        datasets=opts["datasets"].split(",") if opts["datasets"] else None,
+        max_n=opts["max_n"], protocol=opts["protocol"], fmt=opts["fmt"],
+        resume=opts["resume"], workers=opts["workers"], dtype=opts["dtype"],
+        threads=opts["threads"], device=opts["device"], reference=opts["reference"], env=env)
+    start = time.perf_counter()
+    with _RichReporter(opts["quiet"], opts["verbose"]) as reporter:
+        table = run_suite(options, reporter)
+        reporter.log(f"{len(table)} rows in {options.out} "
+                     f"({time.perf_counter() - start:.1f} s this session)")
+    from kernelkit.cli._summary import print_summary
+
+    print_summary(table, options)
+
+
+@click.command()
+@click.argument("results", type=click.Path(exists=True))
+@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+              help="Folder for the figures (default: RESULTS' folder).")
+@click.option("--reference", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="uci: Fernandez-Delgado's table, to draw the best reference classifiers.")
+@click.option("--format", "formats", type=click.Choice(["png", "pdf"]), multiple=True,
+              default=("png", "pdf"), show_default=True)
+def plot(results: str, out: str | None, reference: str | None, formats: tuple) -> None:
+    """Draw the figures of a results file or run folder (PNG and PDF)."""
+    from kernelkit.errors import KernelkitError
+
+    try:
+        from kernelkit.benchmarks.plots import plot_results
+        from kernelkit.benchmarks.results import read_results
+
+        table = read_results(results)
+        folder = out or (results if os.path.isdir(results) else os.path.dirname(results) or ".")
+        paths = plot_results(table, folder, formats=formats, reference=reference)
+    except (KernelkitError, ImportError) as err:
+        raise click.ClickException(str(err)) from None
+    for path in paths:
+        click.echo(str(path))

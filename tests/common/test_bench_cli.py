@@ -1,0 +1,214 @@
+"""End-to-end tests of ``kernelkit bench`` and ``kernelkit plot`` (CliRunner and subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from kernelkit.benchmarks.results import JOURNAL, read_results
+from kernelkit.cli.main import main
+
+SHARED = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "data"
+UCI = SHARED / "uci121"
+needs_data = pytest.mark.skipif(not UCI.is_dir(), reason="../shared/data is not beside the checkout")
+
+TINY_NET = {"depth": [1], "width": [8], "activation": "gelu", "epochs": 2,
+            "learning_rate": 1e-3, "batch_size": 16, "optimizer": "adam"}
+TINY_NTK = {"depth": [1], "width": [8], "activation": "gelu", "z": 0.1, "epochs": 2,
+            "learning_rate": [10.0], "optimizer": "sgd"}
+
+
+def _grid(tmp_path: pathlib.Path, **entries) -> str:
+    path = tmp_path / "grid.json"
+    path.write_text(json.dumps(entries))
+    return str(path)
+
+
+def _synthetic_grid(tmp_path, settings=([1.0, 0.0],), seeds=1, n=30):
+    return _grid(tmp_path, settings=list(settings), seeds=seeds, n_train=n, n_test=n,
+                 **{"ntk-kare": TINY_NTK, "network": TINY_NET}, lam_tilde=[1e-3, 1e-1, 10.0])
+
+
+def _journal_lines(out: pathlib.Path) -> list[str]:
+    return [line for line in (out / JOURNAL).read_text().splitlines() if line.strip()]
+
+
+def test_synthetic_quick_run_resume_and_refusal(tmp_path):
+    out = tmp_path / "run"
+    args = ["bench", "synthetic", "--grid", _synthetic_grid(tmp_path), "--out", str(out), "-q"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    table = read_results(out)
+    assert set(table["method"]) == {"ntk-kare", "after-ntk", "dnn"}
+    assert (table["status"] == "ok").all()
+    assert len(table) == 3 + 3 + 1  # 3 lam_tilde for each kernel method, one DNN row
+    assert table.loc[table["method"] == "dnn", "lam_tilde"].isna().all()
+    assert "mean test MSE" in result.output and "oracle" in result.output
+    record = json.loads((out / "run.json").read_text())
+    assert record["environment"]["backend"] == os.environ["KERAS_BACKEND"]
+    assert {"git_revision", "devices", "keras"} <= set(record["environment"])
+    # The same --out without --resume: one clear line, exit 1, nothing overwritten.
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 1 and "--resume" in again.output
+    assert len(again.output.strip().splitlines()) == 1
+    # --resume: nothing redone.
+    lines = _journal_lines(out)
+    resumed = CliRunner().invoke(main, args + ["--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert _journal_lines(out) == lines
+
+
+def test_bad_options_exit_2(tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(main, ["bench", "nosuch"]).exit_code == 2
+    assert runner.invoke(main, ["bench", "synthetic", "--device", "tpu"]).exit_code == 2
+    both = runner.invoke(main, ["bench", "synthetic", "--seed", "1", "--seeds", "2",
+                                "--out", str(tmp_path / "x")])
+    assert both.exit_code == 2
+    assert runner.invoke(main, ["bench", "synthetic", "--format", "xlsx"]).exit_code == 2
+
+
+def test_json_and_parquet_formats(tmp_path):
+    for fmt in ("json", "parquet"):
+        out = tmp_path / fmt
+        result = CliRunner().invoke(main, ["bench", "synthetic", "--grid", _synthetic_grid(tmp_path),
+                                           "--out", str(out), "--format", fmt, "-q"])
+        assert result.exit_code == 0, result.output
+        assert (out / f"results.{fmt}").exists()
+        assert len(read_results(out / f"results.{fmt}")) == 7
+
+
+def test_uci_without_data_says_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("KERNELKIT_DATA", raising=False)
+    monkeypatch.setenv("KERNELKIT_CACHE", str(tmp_path / "cache"))
+    result = CliRunner().invoke(main, ["bench", "uci", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert "kernelkit data fetch uci" in result.output and "--data-dir" in result.output
+
+
+@needs_data
+def test_uci_arora_with_corrupt_and_missing_data_sets(tmp_path):
+    root = tmp_path / "uci"
+    root.mkdir()
+    for name in ("acute-inflammation", "balloons"):
+        shutil.copytree(UCI / name, root / name)
+    # A corrupt copy (garbled data file) and one whose data file is missing.
+    shutil.copytree(UCI / "balloons", root / "corrupt")
+    for f in (root / "corrupt").iterdir():
+        f.rename(root / "corrupt" / f.name.replace("balloons", "corrupt"))
+    meta = root / "corrupt" / "corrupt.txt"
+    meta.write_text(meta.read_text().replace("balloons", "corrupt"))
+    (root / "corrupt" / "corrupt_R.dat").write_text("garbage\tnot\ta\ttable\n1\t2\n")
+    shutil.copytree(UCI / "acute-nephritis", root / "missing")
+    for f in (root / "missing").iterdir():
+        f.rename(root / "missing" / f.name.replace("acute-nephritis", "missing"))
+    meta = root / "missing" / "missing.txt"
+    meta.write_text(meta.read_text().replace("acute-nephritis", "missing"))
+    (root / "missing" / "missing_R.dat").unlink()
+    grid = _grid(tmp_path, methods=["ntk-kare", "laplace"], **{"ntk-kare": TINY_NTK},
+                 laplace={"bandwidth": [1.0, 10.0]}, lam_tilde=[1e-3, 1e-1])
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["bench", "uci", "--data-dir", str(root), "--grid", grid,
+                                       "--out", str(out),
+                                       "--reference", str(SHARED / "delgado2014_results.txt")])
+    assert result.exit_code == 0, result.output
+    table = read_results(out)
+    skipped = table[table["status"] == "skipped"].set_index("dataset")
+    assert set(skipped.index) == {"corrupt", "missing"}
+    assert "corrupt_R.dat" in skipped.loc["corrupt", "reason"]
+    assert "missing_R.dat" in skipped.loc["missing", "reason"]
+    ok = table[table["status"] == "ok"]
+    # Validation: every config x lam_tilde; test: the chosen one on each of 4 folds.
+    val = ok[(ok["split"] == "val") & (ok["method"] == "laplace")]
+    assert len(val) == 2 * 2 * 2  # 2 data sets x 2 bandwidths x 2 lam_tilde
+    test = ok[ok["split"] == "test"]
+    for (dataset, method), rows in test.groupby(["dataset", "method"]):
+        assert sorted(rows["fold"]) == ["0", "1", "2", "3"]
+        assert rows["config"].nunique() == 1 and rows["lam_tilde"].nunique() == 1
+        best = val if method == "laplace" else ok[(ok["split"] == "val") & (ok["method"] == method)]
+        best = best[best["dataset"] == dataset]
+        assert rows["lam_tilde"].iloc[0] in set(best["lam_tilde"])
+    assert "honest" in result.output and "P90" in result.output
+    assert "ORACLE" not in result.output
+
+
+@needs_data
+@pytest.mark.parametrize("suite", ["mnist", "higgs"])
+def test_image_suites_tiny(tmp_path, suite):
+    grid = _grid(tmp_path, seeds=1, n_train=30, n_test=30,
+                 **{"ntk-kare": TINY_NTK, "network": TINY_NET}, lam_tilde=[1e-1, 10.0])
+    out = tmp_path / suite
+    result = CliRunner().invoke(main, ["bench", suite, "--data-dir", str(SHARED / suite),
+                                       "--grid", grid, "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    table = read_results(out)
+    assert (table["status"] == "ok").all() and set(table["d"]) == {576 if suite == "mnist" else 30}
+    assert set(table["setting"]) == {"depth=1, width=8"}
+
+
+def test_resume_after_kill_loses_and_repeats_nothing(tmp_path):
+    grid = _synthetic_grid(tmp_path, settings=([1.0, 0.0], [1.25, 0.1]), seeds=3, n=40)
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "kernelkit.cli.main", "bench", "synthetic", "--grid", grid,
+           "--out", str(out), "-q"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 300
+    journal = out / JOURNAL
+    while time.time() < deadline and proc.poll() is None:
+        if journal.exists() and len(_journal_lines(out)) >= 3:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = _journal_lines(out)
+    assert 3 <= len(before) < 12
+    done = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    after = _journal_lines(out)
+    assert after[:len(before)] == before                      # nothing finished was lost
+    keys = [json.loads(line)["key"] for line in after]
+    assert len(keys) == len(set(keys)) == 2 * 3 * 2           # nothing repeated, all done
+    table = read_results(out)
+    assert len(table) == 2 * 3 * 7
+    assert not table.duplicated(["setting", "method", "seed", "lam_tilde"]).any()
+
+
+def test_plot_command_writes_figures(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "run"
+    assert CliRunner().invoke(main, ["bench", "synthetic", "--grid", _synthetic_grid(tmp_path),
+                                     "--out", str(out), "-q"]).exit_code == 0
+    result = CliRunner().invoke(main, ["plot", str(out)])
+    assert result.exit_code == 0, result.output
+    paths = [pathlib.Path(p) for p in result.output.split()]
+    assert {p.suffix for p in paths} == {".png", ".pdf"}
+    assert all(p.exists() and p.stat().st_size > 1000 for p in paths)
+    missing = CliRunner().invoke(main, ["plot", str(tmp_path / "nothing")])
+    assert missing.exit_code == 2
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert CliRunner().invoke(main, ["plot", str(empty)]).exit_code == 1
+
+
+def test_results_table_columns(tmp_path):
+    out = tmp_path / "cols"
+    assert CliRunner().invoke(main, ["bench", "synthetic", "--grid", _synthetic_grid(tmp_path),
+                                     "--out", str(out), "-q"]).exit_code == 0
+    table = pd.read_csv(out / "results.csv")
+    for col in ("suite", "dataset", "fold", "method", "config", "lam_tilde", "seed", "metric",
+                "value", "n_train", "n_test", "d", "classes", "fit_time_s", "peak_mem_mb",
+                "status", "reason"):
+        assert col in table.columns
+    assert (table["fit_time_s"] > 0).all() and (table["peak_mem_mb"] > 0).all()
