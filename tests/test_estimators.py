@@ -22,6 +22,8 @@ from kernelkit.estimators import (
     MLPRegressor,
     NTKKAREClassifier,
     NTKKARERegressor,
+    RFMClassifier,
+    RFMRegressor,
 )
 
 SMALL = dict(epochs=2, random_state=0, dtype="float64")
@@ -35,6 +37,8 @@ ESTIMATORS = [
     MLPClassifier(width=16, epochs=30, learning_rate=0.01, random_state=0, dtype="float64"),
     AfterNTKRegressor(width=8, **SMALL),
     AfterNTKClassifier(width=8, **SMALL),
+    RFMRegressor(iterations=2, dtype="float64"),
+    RFMClassifier(iterations=2, dtype="float64"),
 ]
 
 

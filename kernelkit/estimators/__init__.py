@@ -8,6 +8,7 @@ from kernelkit.estimators.networks import (
     MLPRegressor,
 )
 from kernelkit.estimators.ntk_kare import NTKKAREClassifier, NTKKARERegressor
+from kernelkit.estimators.rfm import RFMClassifier, RFMRegressor, laplace_agop
 
 __all__ = [
     "NTKKARERegressor",
@@ -18,4 +19,7 @@ __all__ = [
     "AfterNTKClassifier",
     "MLPRegressor",
     "MLPClassifier",
+    "RFMRegressor",
+    "RFMClassifier",
+    "laplace_agop",
 ]
