@@ -91,3 +91,17 @@ def test_classifier_labels_and_single_class():
     assert clf.score(X, y) > 0.6
     with pytest.raises(ValueError, match="only one class"):
         NTKKAREClassifier(**SMALL).fit(X, np.zeros(60))
+
+
+def test_estimator_survives_divergence_and_still_predicts():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(40, 3))
+    y = np.sin(X[:, 0])
+    model = NTKKARERegressor(depth=2, width=8, learning_rate=1e20, epochs=20, random_state=0,
+                             ridge=1e-2)
+    with pytest.warns(RuntimeWarning, match="stopped at step"):
+        model.fit(X, y)
+    history = model.history_
+    assert history.stopped_early and history.reason and history.stopped_at >= 1
+    assert all(np.isfinite(np.asarray(v)).all() for v in model.kernel_.get_weights())
+    assert np.isfinite(model.predict(X[:5])).all()
