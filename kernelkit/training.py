@@ -38,6 +38,24 @@ class KAREHistory:
     stopped_at: int | None = None
 
 
+def _resolve_optimizer(optimizer: str | keras.optimizers.Optimizer,
+                       learning_rate: float) -> keras.optimizers.Optimizer:
+    """The optimiser (by name or instance) with float hyper-parameters held as numpy float64.
+
+    Keras 3.15.1 on TensorFlow casts a Python float through float32
+    (``ops.cast(0.999, "float64") == 0.99900001``), which put float64 Adam 7e-6
+    off the other backends; numpy float64 scalars are cast exactly everywhere.
+    """
+    if isinstance(optimizer, str):
+        optimizer = keras.optimizers.get({"class_name": optimizer,
+                                          "config": {"learning_rate": learning_rate}})
+    for name in ("beta_1", "beta_2", "epsilon", "momentum", "rho"):
+        value = getattr(optimizer, name, None)
+        if isinstance(value, float):
+            setattr(optimizer, name, np.float64(value))
+    return optimizer
+
+
 def _batches(n: int, batch_size: int | None, shuffle: bool, rng: np.random.Generator) -> list:
     """Index arrays of one epoch; a last batch of fewer than 2 points is dropped."""
     if batch_size is None or batch_size >= n:
@@ -148,14 +166,18 @@ def fit_kare(
         raise InputError(f"batch_size must be at least 2 (KARE needs 2 points), got {batch_size}.")
     if validation_data is not None:
         validation_data = _check_validation(validation_data, X.shape[1], y.ndim)
-    if isinstance(optimizer, str):
-        optimizer = keras.optimizers.get({"class_name": optimizer,
-                                          "config": {"learning_rate": learning_rate}})
     if not kernel.built:
         kernel(X[:1])
+    history = KAREHistory()
+    if int(epochs) == 0:
+        return history
+    if not kernel.trainable_variables:
+        raise InputError(
+            f"{type(kernel).__name__} has no trainable variables, so KARE training has "
+            "nothing to change: use epochs=0, or KernelRidge with the kernel directly.")
+    optimizer = _resolve_optimizer(optimizer, learning_rate)
     stepper = KAREStepper(kernel, optimizer, z, compiled=compiled)
     rng = np.random.default_rng(seed)
-    history = KAREHistory()
     for epoch in range(int(epochs)):
         values = []
         for batch in _batches(len(X), batch_size, shuffle, rng):
@@ -240,9 +262,7 @@ def fit_network(
               "cross_entropy": keras.losses.CategoricalCrossentropy(from_logits=True)}
     if loss not in losses:
         raise InputError(f"loss must be 'mse' or 'cross_entropy', got {loss!r}.")
-    if isinstance(optimizer, str):
-        optimizer = keras.optimizers.get({"class_name": optimizer,
-                                          "config": {"learning_rate": learning_rate}})
+    optimizer = _resolve_optimizer(optimizer, learning_rate)
     model.compile(optimizer=optimizer, loss=losses[loss])
     X, Y = np.asarray(X), np.asarray(Y)
     Y = Y[:, None] if Y.ndim == 1 else Y

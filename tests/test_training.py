@@ -112,3 +112,11 @@ def test_bad_validation_data():
         fit_kare(kk.GaussianKernel(1.0), X, y, validation_data=X)
     with pytest.raises(kk.InputError, match="features"):
         fit_kare(kk.GaussianKernel(1.0), X, y, validation_data=(X[:, :2], y))
+
+
+def test_kernel_without_trainable_variables():
+    X, y = _synthetic(20, 8)
+    fixed = kk.GaussianKernel(1.0, trainable=False)
+    assert fit_kare(fixed, X, y, epochs=0).kare == []
+    with pytest.raises(kk.InputError, match="no trainable variables"):
+        fit_kare(fixed, X, y, epochs=3)
