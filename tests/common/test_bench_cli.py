@@ -212,3 +212,18 @@ def test_results_table_columns(tmp_path):
                 "status", "reason"):
         assert col in table.columns
     assert (table["fit_time_s"] > 0).all() and (table["peak_mem_mb"] > 0).all()
+
+
+def test_workers_give_the_same_results_as_one_process(tmp_path):
+    grid = _synthetic_grid(tmp_path, settings=([1.0, 0.0], [1.5, 0.1]), seeds=1)
+    tables = []
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        result = CliRunner().invoke(main, ["bench", "synthetic", "--grid", grid, "--out",
+                                           str(out), "--workers", str(workers), "-q"])
+        assert result.exit_code == 0, result.output
+        table = read_results(out).sort_values(["setting", "method", "seed", "lam_tilde"])
+        tables.append(table.reset_index(drop=True))
+    cols = ["setting", "method", "seed", "lam_tilde", "status"]
+    pd.testing.assert_frame_equal(tables[0][cols], tables[1][cols])
+    assert (tables[0]["value"] - tables[1]["value"]).abs().max() < 1e-4 * tables[0]["value"].abs().max()
