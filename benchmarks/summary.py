@@ -51,17 +51,22 @@ def mse_summary(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def uci_summary(table: pd.DataFrame, protocol: str,
-                reference: pd.DataFrame | None = None, top_reference: int = 5) -> pd.DataFrame:
+                reference: pd.DataFrame | None = None, top_reference: int = 5,
+                datasets: set[str] | None = None) -> pd.DataFrame:
     """UCI metrics of kernelkit's methods (and the best reference classifiers).
 
     ``protocol="arora"`` is the honest estimate (choices made on the
     validation half, accuracy on the 4 test folds); ``"paper"`` is the
     paper's ORACLE (best over the grid measured on the validation half).
+    ``datasets`` restricts the comparison (e.g. to those without a separate
+    test file).
     """
     from kernelkit.benchmarks.uci_metrics import uci_accuracy_table, uci_metrics
 
     acc = uci_accuracy_table(table, protocol)
     acc = acc.drop(columns=[""], errors="ignore")  # rows of skipped data sets
+    if datasets is not None:
+        acc = acc[acc.index.isin(list(datasets))]
     if acc.empty or acc.notna().sum().sum() == 0:
         return pd.DataFrame()
     metrics = uci_metrics(acc, reference)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pathlib
 from typing import Any
 
 import pandas as pd
@@ -25,42 +26,66 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _uci_sections(table: pd.DataFrame, options: Any) -> list[tuple[str, pd.DataFrame]]:
+    """The UCI summary, with data sets that ship a separate test file reported apart."""
+    from kernelkit.benchmarks.summary import uci_summary
+    from kernelkit.data.paths import resolve_data_dir
+    from kernelkit.data.uci import uci_with_test_file
+
+    reference = None
+    if options.reference:
+        from kernelkit.data.delgado import load_delgado
+
+        reference = load_delgado(options.reference)
+    label = ("honest: choices on the validation half, accuracy on the 4 test folds"
+             if options.protocol == "arora" else
+             "ORACLE: best over the grid measured on the validation half")
+    title = f"uci ({options.protocol}; {label})"
+    with_test = uci_with_test_file(resolve_data_dir("uci", options.data_dir))
+    present = set(table["dataset"])
+    if not present & with_test:
+        groups = [(title, None)]
+    else:
+        groups = [(f"{title}; data sets without a separate test file", present - with_test),
+                  (f"{title}; data sets WITH a separate test file (fich2): 4-fold CV on "
+                   "fich1, not comparable with the reference table", present & with_test)]
+    sections = []
+    for group_title, names in groups:
+        summary = uci_summary(table, options.protocol, reference, datasets=names)
+        if not summary.empty:
+            sections.append((group_title, summary.reset_index()))
+    return sections
+
+
 def print_summary(table: pd.DataFrame, options: Any) -> None:
     """Print the suite's summary to stdout and save it as ``summary.csv``/``summary.md``."""
     from rich.console import Console
 
     from kernelkit.benchmarks.results import atomic_write_text
-    from kernelkit.benchmarks.summary import mse_summary, uci_summary
+    from kernelkit.benchmarks.summary import mse_summary
     from kernelkit.benchmarks.uci_metrics import format_markdown
 
     counts = table["status"].value_counts().to_dict() if len(table) else {}
     status = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
     if options.suite == "uci":
-        reference = None
-        if options.reference:
-            from kernelkit.data.delgado import load_delgado
-
-            reference = load_delgado(options.reference)
-        summary = uci_summary(table, options.protocol, reference)
-        label = ("honest: choices on the validation half, accuracy on the 4 test folds"
-                 if options.protocol == "arora" else
-                 "ORACLE: best over the grid measured on the validation half")
-        title = f"uci ({options.protocol}; {label})"
-        if not summary.empty:
-            summary = summary.reset_index()
+        sections = _uci_sections(table, options)
     else:
-        summary = mse_summary(table)
         title = (f"{options.suite}: mean test MSE over seeds "
                  "('best lam (oracle)' picks lam_tilde on the test data)")
+        summary = mse_summary(table)
+        sections = [(title, summary)] if not summary.empty else []
     console = Console()
     if not console.is_terminal:
         console.width = max(console.width, 160)
-    if summary.empty:
-        console.print(f"{title}: no successful results yet ({status}).")
+    if not sections:
+        console.print(f"{options.suite}: no successful results yet ({status}).")
         return
-    console.print(_table(summary, title))
+    markdown = []
+    for title, summary in sections:
+        console.print(_table(summary, title))
+        markdown.append(f"## {title}\n\n"
+                        f"{format_markdown(summary.set_index(summary.columns[0]), floatfmt='.4g')}\n")
     console.print(f"rows by status: {status}")
-    out = f"{options.out}/summary"
-    summary.to_csv(f"{out}.csv", index=False)
-    atomic_write_text(__import__("pathlib").Path(f"{out}.md"),
-                      f"# {title}\n\n{format_markdown(summary.set_index(summary.columns[0]), floatfmt='.4g')}\n")
+    out = pathlib.Path(options.out) / "summary"
+    pd.concat([df.assign(section=t) for t, df in sections]).to_csv(f"{out}.csv", index=False)
+    atomic_write_text(pathlib.Path(f"{out}.md"), "# Summary\n\n" + "\n".join(markdown))

@@ -43,6 +43,7 @@ __all__ = [
     "list_uci_datasets",
     "load_uci",
     "select_uci_datasets",
+    "uci_with_test_file",
 ]
 
 _Split = tuple[np.ndarray, np.ndarray]
@@ -154,6 +155,27 @@ def select_uci_datasets(
             )
         selected.update(dict.fromkeys(matches))
     return list(selected)
+
+
+def uci_with_test_file(root: str | os.PathLike[str] | None = None) -> set[str]:
+    """Names of the data sets whose metadata names a separate test file (``fich2=``).
+
+    For these, a 4-fold cross-validation on ``fich1`` measures something else
+    than Fernández-Delgado's table: summaries report them apart.
+
+    Args:
+        root: The collection's folder (see `list_uci_datasets`).
+
+    Returns:
+        The set of names (only metadata files are read).
+
+    Example:
+        >>> "statlog-shuttle" in uci_with_test_file("../shared/data/uci121")  # doctest: +SKIP
+        True
+    """
+    base = resolve_data_dir("uci", root)
+    return {name for name in list_uci_datasets(base)
+            if "fich2" in _read_metadata(base / name / f"{name}.txt")}
 
 
 def _layout_hint(base: pathlib.Path) -> str:

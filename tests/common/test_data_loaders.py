@@ -122,6 +122,18 @@ def test_loaders_import_no_framework():
 
 
 @requires_data
+def test_data_sets_with_a_separate_test_file():
+    from kernelkit.data.uci import uci_with_test_file
+
+    expected = {d.name for d in UCI.iterdir() if (d / f"{d.name}.txt").is_file()
+                and any(line.startswith("fich2=")
+                        for line in (d / f"{d.name}.txt").read_text().splitlines())}
+    found = uci_with_test_file(UCI)
+    assert found == expected and len(found) == 19  # as the data README says
+    assert "iris" not in found
+
+
+@requires_data
 def test_list_finds_the_collection(tmp_path):
     names = list_uci_datasets(UCI)
     assert len(names) >= 100 and names == sorted(names)
