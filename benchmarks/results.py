@@ -2,11 +2,13 @@
 
 Each finished *unit* of work (one fit: a data set, fold, method,
 configuration and seed) appends one JSON line holding all its rows to
-``journal.jsonl`` and flushes it to disk; the table in the chosen format
-(``results.csv`` / ``.json`` / ``.parquet``) is then rewritten atomically
-(temporary file + ``os.replace``). A kill at any moment leaves at most one
-partial last journal line, which is ignored on ``--resume``: no finished unit
-is lost or repeated.
+``journal.jsonl`` and flushes it to disk: the journal is the record. The
+table in the chosen format (``results.csv`` / ``.json`` / ``.parquet``) is
+rewritten from it atomically (temporary file + ``os.replace``) at most every
+``export_interval`` seconds, when a run ends and when one is resumed, so a
+long run does not spend its time rewriting a large table. A kill at any
+moment leaves at most one partial last journal line, which is ignored on
+``--resume``: no finished unit is lost or repeated.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import math
 import os
 import pathlib
 import tempfile
+import time
 from typing import Any, Iterable
 
 import pandas as pd
@@ -64,6 +67,8 @@ class ResultStore:
         fmt: ``"csv"``, ``"json"`` or ``"parquet"`` (needs ``pyarrow``).
         resume: Keep the finished units of an earlier run in ``out_dir``;
             without it an existing journal is an error (never overwritten).
+        export_interval: Seconds between rewrites of the results table
+            (0: after every unit); `close` writes the final one.
 
     Example:
         >>> import tempfile
@@ -72,11 +77,13 @@ class ResultStore:
         >>> unit = {"suite": "synthetic", "dataset": "a", "fold": "test", "split": "test",
         ...         "method": "dnn", "config": "{}", "seed": 0}
         >>> store.add(unit, [{**unit, "metric": "mse", "value": 0.1, "status": "ok"}])
+        >>> store.close()
         >>> store.done(unit), len(store.table())
         (True, 1)
     """
 
-    def __init__(self, out_dir: str | os.PathLike, fmt: str = "csv", resume: bool = False) -> None:
+    def __init__(self, out_dir: str | os.PathLike, fmt: str = "csv", resume: bool = False,
+                 export_interval: float = 5.0) -> None:
         if fmt not in FORMATS:
             raise InputError(f"format must be one of {FORMATS}, got {fmt!r}.")
         if fmt == "parquet":
@@ -92,6 +99,8 @@ class ResultStore:
         self.journal = self.dir / JOURNAL
         self._rows: list[dict] = []
         self._done: set[str] = set()
+        self.export_interval = float(export_interval)
+        self._exported_at = -math.inf
         if self.journal.exists() and self.journal.stat().st_size > 0:
             if not resume:
                 raise InputError(
@@ -112,6 +121,7 @@ class ResultStore:
             self._rows.extend(record["rows"])
         # Drop a partial tail so that the next append starts on a fresh line.
         atomic_write_text(self.journal, "".join(g.decode() + "\n" for g in good))
+        self._export()  # the table may lag the journal after a kill
 
     def done(self, unit: dict) -> bool:
         """Whether ``unit`` finished in this run or in the resumed one."""
@@ -127,6 +137,11 @@ class ResultStore:
             os.fsync(fh.fileno())
         self._done.add(unit_key(unit))
         self._rows.extend(rows)
+        if time.monotonic() - self._exported_at >= self.export_interval:
+            self._export()
+
+    def close(self) -> None:
+        """Write the results table with every row (call when the run ends)."""
         self._export()
 
     def table(self) -> pd.DataFrame:
@@ -134,6 +149,7 @@ class ResultStore:
         return pd.DataFrame(self._rows, columns=list(COLUMNS))
 
     def _export(self) -> None:
+        self._exported_at = time.monotonic()
         df = self.table()
         if self.fmt == "csv":
             _atomic(self.path, lambda tmp: df.to_csv(tmp, index=False))

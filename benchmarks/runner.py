@@ -109,13 +109,16 @@ def run_suite(options: RunOptions, reporter: Reporter | None = None) -> pd.DataF
     plan = PLANS[options.suite](grid=grid, seeds=seeds, root=root, datasets=options.datasets,
                                 max_n=options.max_n, protocol=options.protocol,
                                 results=store.table, on_skip=on_skip)
-    for number, units in enumerate(plan, start=1):
-        todo = [u for u in units if not store.done(u)]
-        label = _phase_label(options, number)
-        reporter.phase(label, len(units), len(units) - len(todo))
-        for unit, rows in _execute_all(todo, options):
-            store.add(unit, rows)
-            reporter.unit_done(unit, rows)
+    try:
+        for number, units in enumerate(plan, start=1):
+            todo = [u for u in units if not store.done(u)]
+            label = _phase_label(options, number)
+            reporter.phase(label, len(units), len(units) - len(todo))
+            for unit, rows in _execute_all(todo, options):
+                store.add(unit, rows)
+                reporter.unit_done(unit, rows)
+    finally:  # also on Ctrl-C: the table holds every finished unit
+        store.close()
     return store.table()
 
 

@@ -1,0 +1,56 @@
+"""ResultStore: journal first, throttled atomic exports, resume after a torn write."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kernelkit.benchmarks.results import JOURNAL, ResultStore, read_results
+from kernelkit.errors import InputError
+
+
+def _unit(i: int) -> dict:
+    return {"suite": "synthetic", "dataset": "a", "fold": "test", "split": "test",
+            "method": "dnn", "config": "{}", "seed": i}
+
+
+def _rows(unit: dict) -> list[dict]:
+    return [{**unit, "metric": "mse", "value": 0.1 * unit["seed"], "status": "ok"}]
+
+
+def test_exports_are_throttled_and_close_writes_everything(tmp_path):
+    store = ResultStore(tmp_path, "csv", export_interval=3600)
+    for i in range(5):
+        store.add(_unit(i), _rows(_unit(i)))
+    assert len(read_results(tmp_path)) == 1        # exported after the first unit only
+    assert len(store.table()) == 5                 # but every unit is in the journal
+    store.close()
+    assert len(read_results(tmp_path)) == 5
+
+
+def test_resume_after_a_torn_journal_line_rebuilds_the_table(tmp_path):
+    store = ResultStore(tmp_path, "json", export_interval=3600)
+    for i in range(3):
+        store.add(_unit(i), _rows(_unit(i)))
+    # A kill during the 4th write: half a line, and no final export.
+    with open(tmp_path / JOURNAL, "a") as fh:
+        fh.write(json.dumps({"key": "x", "rows": []})[:10])
+    with pytest.raises(InputError, match="--resume"):
+        ResultStore(tmp_path, "json")
+    resumed = ResultStore(tmp_path, "json", resume=True)
+    assert [resumed.done(_unit(i)) for i in range(4)] == [True, True, True, False]
+    assert sorted(read_results(tmp_path)["seed"]) == [0, 1, 2]   # rebuilt on resume
+    resumed.add(_unit(3), _rows(_unit(3)))
+    resumed.close()
+    lines = (tmp_path / JOURNAL).read_text().splitlines()
+    assert len(lines) == 4 and all(json.loads(line) for line in lines)
+    assert sorted(read_results(tmp_path)["seed"]) == [0, 1, 2, 3]
+
+
+def test_bad_format_and_status(tmp_path):
+    with pytest.raises(InputError, match="format"):
+        ResultStore(tmp_path, "xlsx")
+    store = ResultStore(tmp_path / "s", "csv")
+    with pytest.raises(InputError, match="status"):
+        store.add(_unit(0), [{**_unit(0), "status": "great"}])
