@@ -200,7 +200,3 @@ def read_results(path: str | os.PathLike) -> pd.DataFrame:
             df[col] = df[col].astype("string").fillna("").astype(object)
     return df
 
-
-def nan_if_none(x: Any) -> float:
-    """``float(x)``, with ``None`` as NaN."""
-    return math.nan if x is None else float(x)
