@@ -23,6 +23,8 @@ Functions (identical signatures in every backend module):
 - ``enable_float64()``: switch float64 on where the backend needs it (JAX x64).
 - ``is_traced(x)``: whether ``x`` is a symbolic/traced value (no Python checks).
 - ``device_summary()``: a short text naming the devices the backend sees.
+- ``accelerator_memory()``: free bytes on the accelerator the backend computes on,
+  or ``None`` on a CPU (or where the framework cannot tell).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ API = (
     "enable_float64",
     "is_traced",
     "device_summary",
+    "accelerator_memory",
 )
 
 if BACKEND == "jax":
@@ -68,5 +71,6 @@ float64_enabled = _impl.float64_enabled
 enable_float64 = _impl.enable_float64
 is_traced = _impl.is_traced
 device_summary = _impl.device_summary
+accelerator_memory = _impl.accelerator_memory
 
 __all__ = [*API, "BACKEND"]

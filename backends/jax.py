@@ -83,3 +83,14 @@ def is_traced(x: Any) -> bool:
 def device_summary() -> str:
     """Devices JAX sees, e.g. ``'cpu:0'``."""
     return ", ".join(f"{d.platform}:{d.id}" for d in jax.devices())
+
+
+def accelerator_memory() -> int | None:
+    """Free bytes on JAX's default device, or ``None`` on a CPU."""
+    device = jax.devices()[0]
+    if device.platform == "cpu":
+        return None
+    stats = device.memory_stats() or {}
+    if "bytes_limit" not in stats:
+        return None
+    return int(stats["bytes_limit"] - stats.get("bytes_in_use", 0))

@@ -101,3 +101,12 @@ def device_summary() -> str:
     return ", ".join(
         d.name.replace("/physical_device:", "") for d in tf.config.list_physical_devices()
     )
+
+
+def accelerator_memory() -> int | None:
+    """Free bytes on the first GPU, or ``None`` (no GPU, or TensorFlow cannot tell).
+
+    TensorFlow reports only the memory it has in use, not the device's total,
+    so the host's memory bounds requests on a TensorFlow GPU.
+    """
+    return None

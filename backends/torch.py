@@ -111,3 +111,11 @@ def device_summary() -> str:
             for i in range(torch.cuda.device_count())
         ]
     return ", ".join(names)
+
+
+def accelerator_memory() -> int | None:
+    """Free bytes on the current CUDA device, or ``None`` without CUDA."""
+    if not torch.cuda.is_available():
+        return None
+    free, _total = torch.cuda.mem_get_info()
+    return int(free)

@@ -39,10 +39,11 @@ _EXPORTS = {
     "JitterWarning": "kernelkit.errors",
     "PrecisionWarning": "kernelkit.errors",
     "DataError": "kernelkit.errors",
+    "MemoryBudgetError": "kernelkit.errors",
 }
 # Module names never equal an exported name: importing a submodule sets the
 # package attribute of that name, which would shadow a lazily loaded function.
-_SUBMODULES = {"backends", "kernels", "testing", "linalg", "errors", "ridge", "risk",
+_SUBMODULES = {"backends", "kernels", "testing", "solvers", "errors", "ridge", "risk",
                "network", "training", "data", "estimators"}
 
 __all__ = list(_EXPORTS) + ["__version__"]
@@ -65,7 +66,8 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from kernelkit._dtypes import enable_float64
     from kernelkit.errors import (DataError, DtypeError, InputError, JitterWarning,
-                                  KernelkitError, NumericalError, PrecisionWarning)
+                                  KernelkitError, MemoryBudgetError, NumericalError,
+                                  PrecisionWarning)
     from kernelkit.risk import kare, kare_value_and_grad
     from kernelkit.kernels import (NTK, AnisotropicKernel, GaussianKernel, LaplaceKernel,
                                    TrainableKernel)

@@ -12,7 +12,7 @@ import keras
 from keras import ops
 
 from kernelkit import backends
-from kernelkit.risk import kare_loss
+from kernelkit.solvers import KAREObjective
 
 
 def _all_finite(tensors: list) -> Any:
@@ -39,6 +39,7 @@ class KAREStepper:
         kernel: A built `TrainableKernel`.
         optimizer: A Keras optimiser.
         z: Ridge of KARE.
+        solver: The resolved solver path, ``"dense"`` or ``"features"``.
         compiled: Compile the step (``False``: run it eagerly, for debugging).
 
     Example:
@@ -54,7 +55,7 @@ class KAREStepper:
     """
 
     def __init__(self, kernel: Any, optimizer: keras.optimizers.Optimizer, z: float,
-                 compiled: bool = True) -> None:
+                 solver: str = "dense", compiled: bool = True) -> None:
         self.kernel = kernel
         self.optimizer = optimizer
         self.variables = list(kernel.trainable_variables)
@@ -64,22 +65,34 @@ class KAREStepper:
         # Copies: a PyTorch variable's value is its (mutable) storage.
         self.params = [ops.copy(v.value) for v in self.variables]
         self.opt_state = [ops.copy(v.value) for v in optimizer.variables]
-        loss = kare_loss(kernel, z)
-        self._eager = self._stateless_step(loss) if self.stateless else self._stateful_step(loss)
-        self._compiled = backends.compile_function(self._eager) if compiled else self._eager
+        objective = KAREObjective(kernel, z, solver)
+        make = self._stateless_step if self.stateless else self._stateful_step
+        # Eager: the factorisation outside autodiff (jitter possible). Compiled:
+        # one traced function whose autodiff gradient is the same closed form.
+        self._eager = make(objective.value_and_grad)
+        self._compiled = (backends.compile_function(make(self._traced(objective)))
+                          if compiled else self._eager)
 
-    def _value_and_grad(self, loss: Callable[..., Any], params: list, x: Any, y: Any) -> tuple:
+    @staticmethod
+    def _traced(objective: KAREObjective) -> Callable[..., tuple]:
+        def value_and_grad(params: list, x: Any, y: Any) -> tuple:
+            return backends.value_and_grad(objective, params, x, y)
+
+        return value_and_grad
+
+    @staticmethod
+    def _checked(value_and_grad: Callable[..., tuple], params: list, x: Any, y: Any) -> tuple:
         """KARE, its gradient, and whether both are finite (on device)."""
         with backends.no_tf32():  # the backward pass too
-            value, grads = backends.value_and_grad(loss, params, x, y)
+            value, grads = value_and_grad(params, x, y)
         return value, grads, _all_finite([value, *grads])
 
-    def _stateless_step(self, loss: Callable[..., Any]) -> Callable[..., tuple]:
+    def _stateless_step(self, value_and_grad: Callable[..., tuple]) -> Callable[..., tuple]:
         """``(params, opt_state, x, y) -> (value, ok, params', opt_state')`` (JAX, torch)."""
         optimizer = self.optimizer
 
         def step(params: list, opt_state: list, x: Any, y: Any) -> tuple:
-            value, grads, ok = self._value_and_grad(loss, params, x, y)
+            value, grads, ok = self._checked(value_and_grad, params, x, y)
             # Copies: Keras' PyTorch optimisers update the given tensors in place
             # (free under jit).
             new_params, new_state = optimizer.stateless_apply(
@@ -91,7 +104,7 @@ class KAREStepper:
 
         return step
 
-    def _stateful_step(self, loss: Callable[..., Any]) -> Callable[..., tuple]:
+    def _stateful_step(self, value_and_grad: Callable[..., tuple]) -> Callable[..., tuple]:
         """``(x, y) -> (value, ok)`` updating the variables in place (TensorFlow).
 
         Keras' TensorFlow optimisers have no ``stateless_apply``: the step
@@ -101,7 +114,7 @@ class KAREStepper:
         optimizer, variables = self.optimizer, self.variables
 
         def step(x: Any, y: Any) -> tuple:
-            value, grads, ok = self._value_and_grad(loss, [v.value for v in variables], x, y)
+            value, grads, ok = self._checked(value_and_grad, [v.value for v in variables], x, y)
             state = variables + list(optimizer.variables)
             old = [ops.copy(v.value) for v in state]
             optimizer.apply([ops.where(ok, g, ops.zeros_like(g)) for g in grads], variables)

@@ -33,3 +33,11 @@ class JitterWarning(UserWarning):
 
 class DataError(KernelkitError, OSError):
     """A data file is missing, corrupt or of the wrong layout; the message names its path."""
+
+
+class MemoryBudgetError(KernelkitError, MemoryError):
+    """A computation would need more memory than the device has; raised before allocating.
+
+    The message says how much the request needs, how much is available, and
+    what to do (fewer points, mini-batches, another solver, a larger device).
+    """

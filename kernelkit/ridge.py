@@ -10,38 +10,26 @@ from keras import ops
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from kernelkit import backends
 from kernelkit._validation import check_matrix, check_targets
 from kernelkit.errors import InputError, NumericalError
 from kernelkit.kernels.base import TrainableKernel
-from kernelkit.linalg import cholesky
-
-_REMEDY = (
-    "Remedies: use a larger ridge, compute in float64 (kernelkit.enable_float64()), "
-    "or check that the kernel is positive semi-definite."
-)
-
+from kernelkit.solvers import check_solver, make_system
 
 #: The default grid of ``lam_tilde`` for ``ridge="kare"`` (the paper's range).
 DEFAULT_RIDGE_GRID = tuple(float(r) for r in np.logspace(-5, 5, 21))
 
 
-def _kare_values(w: np.ndarray, VtY: np.ndarray, n: int, lams: Sequence[float]) -> np.ndarray:
-    """KARE at ``z = lam`` for each lam from ``K = V diag(w) V^T`` (float64, host)."""
-    w = np.clip(np.asarray(w, dtype=np.float64), 0.0, None)
-    VtY = np.asarray(VtY, dtype=np.float64)
-    out = []
-    for lam in lams:
-        inv = 1.0 / (w / n + lam)
-        num = np.mean(np.sum((VtY * inv[:, None]) ** 2, axis=0)) / n
-        out.append(num / (np.sum(inv) / n) ** 2)
-    return np.asarray(out)
-
-
 def ridge_scale(K: Any) -> float:
-    """``tr(K) / n^2``: multiply ``lam_tilde`` by this to get ``lam``."""
+    """``tr(K) / n^2``: multiply ``lam_tilde`` by this to get ``lam``.
+
+    Example:
+        >>> import numpy as np
+        >>> from kernelkit.ridge import ridge_scale
+        >>> ridge_scale(np.eye(4))
+        0.25
+    """
     n = K.shape[0]
-    return float(keras.ops.convert_to_numpy(ops.trace(K))) / (n * n)
+    return float(keras.ops.convert_to_numpy(ops.trace(ops.convert_to_tensor(K)))) / (n * n)
 
 
 class KernelRidge(RegressorMixin, BaseEstimator):
@@ -53,7 +41,12 @@ class KernelRidge(RegressorMixin, BaseEstimator):
     numpy arrays; ``y`` may be ``(n,)`` or ``(n, c)``.
 
     `predict_path` and `kare_path` give predictions and KARE for a
-    whole grid of ``ridge`` values from one eigendecomposition of ``K``.
+    whole grid of ``ridge`` values from one eigendecomposition (of ``K``, or
+    of ``Phi^T Phi`` on the features path). Every factorisation and solve goes
+    through the solver layer (`kernelkit.solvers`): ``solver="features"``
+    (kernels with a feature map, e.g. the NTK) never forms an ``n x n`` array
+    and is linear in ``n``; ``"auto"`` chooses from ``n``, the feature count
+    and a memory estimate, before anything is allocated.
 
     Args:
         kernel: The kernel, e.g. ``NTK(mlp(...))`` or ``GaussianKernel(1.0)``.
@@ -62,6 +55,7 @@ class KernelRidge(RegressorMixin, BaseEstimator):
             of KARE over ``ridge_grid`` (one eigendecomposition of ``K``).
         ridge_grid: Candidate values for ``ridge="kare"`` (default
             ``DEFAULT_RIDGE_GRID``, 1e-5 to 1e5).
+        solver: ``"auto"``, ``"dense"`` or ``"features"``.
 
     Attributes:
         ridge_: The ``lam_tilde`` used (the chosen one for ``ridge="kare"``).
@@ -69,6 +63,8 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         X_fit_: Training inputs (backend tensor in the kernel's dtype).
         dual_coef_: ``(K/n + lam I)^{-1} Y``, shape ``(n, c)``.
         lam_: The absolute ridge ``lam``.
+        solver_: The solver path used (``"dense"`` or ``"features"``).
+        solver_reason_: Why ``solver="auto"`` chose it.
         n_features_in_: Number of features seen in ``fit``.
 
     Example:
@@ -84,10 +80,11 @@ class KernelRidge(RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, kernel: TrainableKernel, ridge: float | str = 1e-3,
-                 ridge_grid: Sequence[float] | None = None) -> None:
+                 ridge_grid: Sequence[float] | None = None, solver: str = "auto") -> None:
         self.kernel = kernel
         self.ridge = ridge
         self.ridge_grid = ridge_grid
+        self.solver = solver
 
     # --------------------------------------------------------------- fitting
     def fit(self, X: Any, y: Any) -> "KernelRidge":
@@ -102,65 +99,53 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         grid = [self._check_ridge(r, strictly_positive=True)
                 for r in (self.ridge_grid or DEFAULT_RIDGE_GRID)] if by_kare else []
         ridge = None if by_kare else self._check_ridge(self.ridge)
+        check_solver(self.solver)
         X = check_matrix(X, "X")
         y = check_targets(y, np.shape(X)[0])
         dtype = self.kernel.compute_dtype
         X_fit = ops.cast(ops.convert_to_tensor(X), dtype)
         Y = ops.cast(ops.convert_to_tensor(y), dtype)
         Y = Y[:, None] if len(np.shape(y)) == 1 else Y
-        # stop_gradient: a fitted model must not keep an autograd graph alive.
-        K = ops.stop_gradient(self.kernel(X_fit))
-        n = K.shape[0]
-        scale = ridge_scale(K)
+        if not self.kernel.built:
+            self.kernel(X_fit[:1])
+        system, plan = make_system(self.kernel, X_fit, Y, self.solver)
+        n = int(X_fit.shape[0])
+        scale = system.trace() / (n * n)
         if not scale > 0:
             raise NumericalError(
                 f"the kernel matrix has trace {scale * n * n:.3g} <= 0: it is zero (e.g. an "
                 "NTK whose units are all inactive) or not positive semi-definite, so "
                 "the trace-scaled ridge is undefined. Check the kernel and the data."
             )
-        eig, kare_grid = None, None
-        if by_kare:
-            with backends.no_tf32():
-                eig = ops.linalg.eigh(K)
-                VtY = ops.einsum("nr,nc->rc", eig[1], Y)
-            kare_grid = _kare_values(ops.convert_to_numpy(eig[0]), ops.convert_to_numpy(VtY),
-                                     n, [r * scale for r in grid])
+        kare_grid = None
+        if by_kare:  # one eigendecomposition scores the grid and gives the coefficients
+            kare_grid = system.spectrum().kare([r * scale for r in grid])
             ridge = grid[int(np.nanargmin(kare_grid))]
         lam = ridge * scale
-        with backends.no_tf32():
-            if eig is not None:  # reuse the eigendecomposition: no second factorisation
-                w = ops.relu(eig[0]) / n + lam
-                coef = ops.einsum("nr,rc->nc", eig[1], VtY / w[:, None])
-            else:
-                A = K / n + lam * ops.eye(n, dtype=dtype)
-                L = cholesky(A, what="K/n + lam I", remedy=_REMEDY)
-                U = ops.solve_triangular(L, Y, lower=True)
-                coef = ops.solve_triangular(ops.transpose(L), U, lower=False)
+        coef = system.solve(lam)
         # Assigned only now, so that a failed fit leaves no half-fitted model.
         self.ridge_ = ridge
         if by_kare:
             self.kare_grid_ = kare_grid
         self._y_ndim = len(np.shape(y))
-        self.X_fit_, self._Y, self._K, self.lam_ = X_fit, Y, K, lam
+        self.X_fit_, self._system, self._coef, self.lam_ = X_fit, system, coef, lam
+        self.solver_, self.solver_reason_ = plan.solver, plan.reason
         self.n_features_in_ = int(np.shape(X)[1])
-        self.dual_coef_ = coef
-        self._eig = eig
+        self.dual_coef_ = system.dual(coef, lam)
         self._weights_at_fit = self._kernel_weights()
         return self
 
     def predict(self, X: Any) -> np.ndarray:
         """Predictions for ``X`` (m, d): shape (m,) or (m, c) as ``y`` was."""
-        Kx = self._cross_kernel(X)
-        with backends.no_tf32():
-            out = ops.einsum("mn,nc->mc", Kx, self.dual_coef_) / self.X_fit_.shape[0]
+        out = self._system.predict(self._coef, self._inputs(X))
         return self._shape_output(keras.ops.convert_to_numpy(out))
 
     # ---------------------------------------------------------- ridge paths
     def predict_path(self, X: Any, ridges: Sequence[float]) -> np.ndarray:
         """Predictions for every ``ridge`` (lam_tilde) from one factorisation.
 
-        Uses one eigendecomposition of ``K`` (eigenvalues below 0, rounding
-        noise, are clipped at 0).
+        Uses one eigendecomposition (of ``K`` or of ``Phi^T Phi``; eigenvalues
+        below 0, rounding noise, are clipped at 0).
 
         Args:
             X: Inputs (m, d).
@@ -170,14 +155,7 @@ class KernelRidge(RegressorMixin, BaseEstimator):
             Array ``(len(ridges), m)`` or ``(len(ridges), m, c)``.
         """
         lams = self._lams(ridges)
-        w, V = self._eigh()
-        n = self.X_fit_.shape[0]
-        Kx = self._cross_kernel(X)
-        with backends.no_tf32():
-            B = keras.ops.convert_to_numpy(ops.einsum("mn,nr->mr", Kx, V)) / n
-            VtY = keras.ops.convert_to_numpy(ops.einsum("nr,nc->rc", V, self._Y))
-        w = np.clip(keras.ops.convert_to_numpy(w), 0.0, None)
-        out = np.stack([B @ (VtY / (w / n + lam)[:, None]) for lam in lams])
+        out = self._system.path(self._inputs(X), lams)
         return np.stack([self._shape_output(o) for o in out])
 
     def kare_path(self, ridges: Sequence[float]) -> np.ndarray:
@@ -193,11 +171,7 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         Returns:
             Array of KARE values, one per ridge.
         """
-        lams = self._lams(ridges)
-        w, V = self._eigh()
-        with backends.no_tf32():
-            VtY = keras.ops.convert_to_numpy(ops.einsum("nr,nc->rc", V, self._Y))
-        return _kare_values(keras.ops.convert_to_numpy(w), VtY, self.X_fit_.shape[0], lams)
+        return self._system.spectrum().kare(self._lams(ridges))
 
     # -------------------------------------------------------------- helpers
     @staticmethod
@@ -213,7 +187,8 @@ class KernelRidge(RegressorMixin, BaseEstimator):
 
     def _lams(self, ridges: Sequence[float]) -> list:
         self._check_unchanged()
-        scale = ridge_scale(self._K)
+        n = int(self.X_fit_.shape[0])
+        scale = self._system.trace() / (n * n)
         return [self._check_ridge(r, strictly_positive=True) * scale for r in ridges]
 
     def _kernel_weights(self) -> list:
@@ -221,7 +196,7 @@ class KernelRidge(RegressorMixin, BaseEstimator):
 
     def _check_unchanged(self) -> None:
         """Refuse to predict with a kernel whose weights changed after ``fit``."""
-        check_is_fitted(self, "dual_coef_")
+        check_is_fitted(self, "_coef")
         now = self._kernel_weights()
         if len(now) != len(self._weights_at_fit) or any(
             not np.array_equal(a, b) for a, b in zip(now, self._weights_at_fit)
@@ -231,13 +206,7 @@ class KernelRidge(RegressorMixin, BaseEstimator):
                 "the fitted coefficients no longer match it. Call fit again."
             )
 
-    def _eigh(self) -> tuple:
-        if self._eig is None:
-            with backends.no_tf32():
-                self._eig = ops.linalg.eigh(self._K)
-        return self._eig
-
-    def _cross_kernel(self, X: Any) -> Any:
+    def _inputs(self, X: Any) -> Any:
         self._check_unchanged()
         X = check_matrix(X, "X")
         if np.shape(X)[1] != self.n_features_in_:
@@ -245,7 +214,7 @@ class KernelRidge(RegressorMixin, BaseEstimator):
                 f"X has {np.shape(X)[1]} features, but KernelRidge was fitted with "
                 f"{self.n_features_in_}."
             )
-        return ops.stop_gradient(self.kernel(X, self.X_fit_))
+        return X
 
     def _shape_output(self, out: np.ndarray) -> np.ndarray:
         return out[:, 0] if self._y_ndim == 1 else out

@@ -8,16 +8,33 @@ import keras
 import numpy as np
 from keras import ops
 
-from kernelkit import _ops, backends
 from kernelkit._dtypes import resolve_dtype
 from kernelkit._validation import check_finite, check_targets
 from kernelkit.errors import InputError
-from kernelkit.linalg import cholesky
+from kernelkit.solvers import dense
 
-_REMEDY = (
-    "Remedies: use a larger z, compute in float64 (kernelkit.enable_float64()), "
-    "or check that the kernel is positive semi-definite."
-)
+#: The paper's KARE ridge z, the default of every entry point that takes one.
+DEFAULT_Z = 0.1
+
+
+def check_z(z: Any) -> float:
+    """Validate a KARE ridge: a finite number > 0.
+
+    Raises:
+        InputError: Otherwise, naming the value.
+
+    Example:
+        >>> from kernelkit.risk import check_z
+        >>> check_z(0.1)
+        0.1
+    """
+    try:
+        value = float(z)
+    except (TypeError, ValueError):
+        raise InputError(f"z must be a number, got {z!r}.") from None
+    if not (np.isfinite(value) and value > 0):
+        raise InputError(f"z must be finite and > 0 (the paper uses 0.1), got {z!r}.")
+    return value
 
 
 def _as_columns(y: Any, dtype: str) -> Any:
@@ -25,16 +42,17 @@ def _as_columns(y: Any, dtype: str) -> Any:
     return y[:, None] if len(y.shape) == 1 else y
 
 
-def kare(K: Any, y: Any, z: float = 0.1) -> Any:
+def kare(K: Any, y: Any, z: float = DEFAULT_Z) -> Any:
     """Kernel Alignment Risk Estimator of kernel ridge regression.
 
     With ``A = K/n + z I``::
 
         KARE = [ (1/n) mean_c ||A^{-1} y_c||^2 ] / [ (1/n) tr(A^{-1}) ]^2
 
-    computed from one Cholesky factorisation ``A = L L^T`` (two triangular
-    solves for ``A^{-1} y``; ``tr(A^{-1}) = ||L^{-1}||_F^2``), never an
-    explicit inverse or ``eigh``, so it is safe to differentiate. KARE equals
+    computed by the dense solver (`kernelkit.solvers.dense.kare_value`) from
+    one Cholesky factorisation ``A = L L^T`` (two triangular solves for
+    ``A^{-1} y``; ``tr(A^{-1}) = ||L^{-1}||_F^2``), never an explicit inverse
+    or ``eigh``, so it is safe to differentiate. KARE equals
     generalised cross-validation of KRR with ridge ``n z`` on ``K``.
 
     Args:
@@ -60,8 +78,7 @@ def kare(K: Any, y: Any, z: float = 0.1) -> Any:
         Jacot, Simsek, Spadaro, Hongler, Gabriel, "Kernel Alignment Risk
         Estimator: Risk Prediction from Training Data", NeurIPS 2020.
     """
-    if not float(z) > 0:
-        raise InputError(f"z must be positive, got {z!r}.")
+    z = check_z(z)
     if isinstance(K, np.ndarray) and K.dtype.kind == "f":
         resolve_dtype(K.dtype)  # float64 numpy on JAX without x64: a clear error
     K = ops.convert_to_tensor(K)
@@ -75,36 +92,36 @@ def kare(K: Any, y: Any, z: float = 0.1) -> Any:
     if dtype not in ("float32", "float64"):
         dtype = resolve_dtype(None)  # integers, float16: compute in floatx
         K = ops.cast(K, dtype)
-    Y = _as_columns(y, dtype)
-    with backends.no_tf32():
-        # Symmetrised: backends read different triangles of a non-symmetric K.
-        A = (K + ops.transpose(K)) / (2 * n) + z * ops.eye(n, dtype=dtype)
-        L = cholesky(A, what="K/n + z I", remedy=_REMEDY)
-        U = ops.solve_triangular(L, Y, lower=True)
-        V = ops.solve_triangular(ops.transpose(L), U, lower=False)
-        Linv = ops.solve_triangular(L, ops.eye(n, dtype=dtype), lower=True)
-        num = _ops.mean(ops.sum(V * V, axis=0)) / n
-        den = ops.sum(Linv * Linv) / n
-        return num / (den * den)
+    return dense.kare_value(K, _as_columns(y, dtype), z)
 
 
 def kare_value_and_grad(
-    kernel: Any, x: Any, y: Any, z: float = 0.1
+    kernel: Any, x: Any, y: Any, z: float = DEFAULT_Z, solver: str = "auto"
 ) -> tuple[Any, list]:
     """KARE of ``kernel`` on ``(x, y)`` and its gradient in the kernel's variables.
 
-    The gradient is taken through `TrainableKernel.stateless_gram` with
-    the backend's autodiff (second order for an NTK), one entry per
-    ``kernel.trainable_variables`` (zeros for variables KARE does not use).
+    The gradient is the solver path's closed form (no autodiff through a
+    factorisation; `kernelkit.solvers.KAREObjective`), then one
+    vector-Jacobian product through the kernel (second order for an NTK),
+    one entry per ``kernel.trainable_variables`` (zeros for variables KARE
+    does not use). The factorisation runs outside autodiff, so a Cholesky that
+    needs jitter gets it (with a `JitterWarning`).
 
     Args:
         kernel: A `TrainableKernel`.
         x: Inputs ``(n, d)``.
         y: Targets ``(n,)`` or ``(n, c)``.
         z: Ridge of KARE, > 0.
+        solver: ``"auto"``, ``"dense"`` or ``"features"`` (kernels with a
+            feature map; linear in ``n``). See `kernelkit.solvers.plan_solver`.
 
     Returns:
         ``(value, grads)``: a scalar tensor and a list of tensors.
+
+    Raises:
+        InputError: Bad inputs, ``z <= 0``, an unknown solver, or
+            ``"features"`` for a kernel without a feature map.
+        MemoryBudgetError: The request does not fit in memory (before allocating).
 
     Example:
         >>> import numpy as np
@@ -116,7 +133,9 @@ def kare_value_and_grad(
         1
     """
     from kernelkit._validation import check_matrix
+    from kernelkit.solvers import KAREObjective, plan_solver
 
+    z = check_z(z)
     x = check_matrix(x, "x")
     y = check_targets(y, x.shape[0])
     dtype = kernel.compute_dtype
@@ -127,36 +146,6 @@ def kare_value_and_grad(
     params = [v.value for v in kernel.trainable_variables]
     if not params:
         raise InputError(f"{type(kernel).__name__} has no trainable variables.")
-
-    with backends.no_tf32():  # the backward pass too
-        return backends.value_and_grad(kare_loss(kernel, z), params, x, y)
-
-
-def kare_loss(kernel: Any, z: float = 0.1) -> Any:
-    """The pure function ``loss(values, x, y) = KARE(y, K_values(x, x), z)``.
-
-    ``values`` replace ``kernel.trainable_variables`` (in that order), so the
-    function can be differentiated and compiled (see `kare_value_and_grad` and
-    `kernelkit.training.fit_kare`).
-
-    Args:
-        kernel: A built `TrainableKernel`.
-        z: Ridge of KARE, > 0.
-
-    Returns:
-        A function of ``(values, x, y)`` returning a scalar tensor.
-
-    Example:
-        >>> import numpy as np
-        >>> from kernelkit import GaussianKernel
-        >>> from kernelkit.risk import kare_loss
-        >>> k = GaussianKernel(1.0); X = np.random.rand(10, 2).astype("float32")
-        >>> loss = kare_loss(k, 0.1)
-        >>> float(loss([v.value for v in k.trainable_variables], X, X[:, 0])) > 0
-        True
-    """
-
-    def loss(values: list, xs: Any, ys: Any) -> Any:
-        return kare(kernel.stateless_gram(values, xs), ys, z)
-
-    return loss
+    plan = plan_solver(kernel, int(x.shape[0]), int(x.shape[1]),
+                       keras.backend.standardize_dtype(dtype), solver, "kare")
+    return KAREObjective(kernel, z, plan.solver).value_and_grad(params, x, y)

@@ -12,6 +12,7 @@ import numpy as np
 from kernelkit._validation import check_matrix, check_targets
 from kernelkit.errors import InputError, NumericalError
 from kernelkit._kare_step import KAREStepper
+from kernelkit.risk import DEFAULT_Z, check_z
 
 
 @dataclass
@@ -28,6 +29,8 @@ class KAREHistory:
         stopped_early: Whether training stopped before the last epoch.
         reason: Why it stopped early ("" if it did not).
         stopped_at: The step (counted over all epochs) at which it stopped.
+        solver: The solver path the steps used (``"dense"`` or ``"features"``).
+        solver_reason: Why ``solver="auto"`` chose it (or ``"requested"``).
     """
 
     kare: list[float] = field(default_factory=list)
@@ -36,6 +39,8 @@ class KAREHistory:
     stopped_early: bool = False
     reason: str = ""
     stopped_at: int | None = None
+    solver: str = ""
+    solver_reason: str = ""
 
 
 def _resolve_optimizer(optimizer: str | keras.optimizers.Optimizer,
@@ -66,20 +71,16 @@ def _batches(n: int, batch_size: int | None, shuffle: bool, rng: np.random.Gener
 
 
 def _validation_mse(kernel: Any, X: np.ndarray, Y: np.ndarray, Xv: np.ndarray,
-                    Yv: np.ndarray, z: float) -> float:
-    """Validation MSE of KRR ``(1/n) K(Xv, X) (K/n + z I)^{-1} Y``."""
+                    Yv: np.ndarray, z: float, solver: str) -> float:
+    """Validation MSE of KRR ``(1/n) K(Xv, X) (K/n + z I)^{-1} Y`` (the solver layer's)."""
     from keras import ops
 
-    from kernelkit.linalg import cholesky
+    from kernelkit.solvers import make_system
 
-    n = X.shape[0]
-    K = kernel(X)
-    A = (K + ops.transpose(K)) / (2 * n) + z * ops.eye(n, dtype=K.dtype)
-    L = cholesky(A, what="K/n + z I (validation)")
-    Ys = ops.cast(Y.reshape(n, -1), K.dtype)
-    alpha = ops.solve_triangular(ops.transpose(L), ops.solve_triangular(L, Ys, lower=True),
-                                 lower=False)
-    pred = ops.einsum("ij,jc->ic", kernel(Xv, X), alpha) / n
+    dtype = kernel.compute_dtype
+    Ys = ops.cast(ops.convert_to_tensor(Y.reshape(len(X), -1)), dtype)
+    system, _ = make_system(kernel, ops.cast(ops.convert_to_tensor(X), dtype), Ys, solver)
+    pred = system.predict(system.solve(z), ops.cast(ops.convert_to_tensor(Xv), dtype))
     return float(np.mean((keras.ops.convert_to_numpy(pred) - Yv.reshape(len(Xv), -1)) ** 2))
 
 
@@ -102,7 +103,7 @@ def fit_kare(
     X: Any,
     y: Any,
     *,
-    z: float = 0.1,
+    z: float = DEFAULT_Z,
     epochs: int = 100,
     learning_rate: float = 100.0,
     optimizer: str | keras.optimizers.Optimizer = "sgd",
@@ -112,6 +113,7 @@ def fit_kare(
     validation_data: tuple[Any, Any] | None = None,
     callback: Callable[[int, dict], None] | None = None,
     compiled: bool = True,
+    solver: str = "auto",
 ) -> KAREHistory:
     """Train a kernel's variables by gradient descent on KARE.
 
@@ -144,12 +146,18 @@ def fit_kare(
             ``logs = {"kare": ..., "val_mse": ...}`` (``val_mse`` only with
             validation data); a progress bar can hook in here.
         compiled: Compile the step (``False`` runs it eagerly, for debugging).
+        solver: ``"auto"``, ``"dense"`` or ``"features"`` (kernels with a
+            feature map, e.g. the NTK: linear in ``n``); "auto" chooses from the
+            batch size, the feature count and a memory estimate, and the
+            history records the choice (`kernelkit.solvers.plan_solver`).
 
     Returns:
         The `KAREHistory`.
 
     Raises:
+        InputError: Bad inputs or options (``z <= 0``, an unknown solver, ...).
         NumericalError: If KARE cannot be computed at the initial weights.
+        MemoryBudgetError: The steps cannot fit in memory (before allocating).
 
     Example:
         >>> import numpy as np
@@ -160,6 +168,10 @@ def fit_kare(
         >>> len(history.kare)
         5
     """
+    from kernelkit.solvers import check_solver, plan_solver
+
+    z = check_z(z)
+    check_solver(solver)
     X = np.asarray(check_matrix(X, "X"))
     y = np.asarray(check_targets(y, np.shape(X)[0]))
     if batch_size is not None and int(batch_size) < 2:
@@ -175,8 +187,12 @@ def fit_kare(
         raise InputError(
             f"{type(kernel).__name__} has no trainable variables, so KARE training has "
             "nothing to change: use epochs=0, or KernelRidge with the kernel directly.")
+    step_n = len(X) if batch_size is None else min(int(batch_size), len(X))
+    plan = plan_solver(kernel, step_n, X.shape[1],
+                       keras.backend.standardize_dtype(kernel.compute_dtype), solver, "kare")
+    history.solver, history.solver_reason = plan.solver, plan.reason
     optimizer = _resolve_optimizer(optimizer, learning_rate)
-    stepper = KAREStepper(kernel, optimizer, z, compiled=compiled)
+    stepper = KAREStepper(kernel, optimizer, z, plan.solver, compiled=compiled)
     rng = np.random.default_rng(seed)
     for epoch in range(int(epochs)):
         values = []
@@ -191,7 +207,7 @@ def fit_kare(
         stepper.commit()
         logs = {"kare": history.kare[-1]}
         if validation_data is not None:
-            history.val_mse.append(_validation_mse(kernel, X, y, *validation_data, z))
+            history.val_mse.append(_validation_mse(kernel, X, y, *validation_data, z, solver))
             logs["val_mse"] = history.val_mse[-1]
         if callback is not None:
             callback(epoch, logs)

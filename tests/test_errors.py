@@ -101,7 +101,7 @@ def test_cholesky_jitter_escalates_then_raises_with_remedy():
             warnings.simplefilter("ignore", kk.JitterWarning)
             kk.kare(-np.eye(n), v[:, 0], z=0.1)
     # Slightly indefinite: a small jitter rescues it, with a warning.
-    from kernelkit.linalg import cholesky
+    from kernelkit.solvers.linalg import cholesky
 
     A = v @ v.T
     A[0, 0] -= 1e-13

@@ -39,6 +39,12 @@ def jacobian_ntk(model: Any, x1: Any, x2: Any | None) -> Any:
     return ops.einsum("akp,bkp->ab", j1, j2) / k
 
 
+def jacobian_ntk_features(model: Any, x: Any) -> Any:
+    """Per-example Jacobians as a feature map ``(n, k * P)``, scaled by ``1/sqrt(k)``."""
+    j = model_jacobian(model, x)
+    return ops.reshape(j, (x.shape[0], -1)) / float(np.sqrt(j.shape[1]))
+
+
 def jacobian_ntk_diag(model: Any, x: Any) -> Any:
     """Diagonal of `jacobian_ntk` in ``O(n k P)``."""
     j = model_jacobian(model, x)

@@ -13,6 +13,7 @@ the ``+ 1`` is the bias term and is left out for layers without bias. Cost
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import keras
@@ -103,3 +104,24 @@ def structured_ntk_diag(layers: list, x: Any) -> Any:
         term = ops.sum(g * g, axis=(1, 2)) * feat
         total = term if total is None else total + term
     return total / k
+
+
+def structured_ntk_features(layers: list, x: Any) -> Any:
+    """The NTK's feature map: per-example parameter gradients, ``(n, k * P)``.
+
+    Row ``i`` holds, for each output ``j`` and each Dense layer, the weight
+    gradient ``a_{l-1,i} g_{l,i}^T`` and the bias gradient ``g_{l,i}``, scaled
+    by ``1/sqrt(k)`` so that ``Phi Phi^T`` is the output-averaged NTK of
+    `structured_ntk`. No autodiff: the forward pass and the backpropagated
+    signals give every column.
+    """
+    k = int(layers[-1].units)
+    inputs, slopes, _ = _forward(layers, x)
+    n = x.shape[0]
+    blocks = []
+    for layer, a, g in zip(layers, inputs, _signals(layers, slopes)):
+        blocks.append(ops.reshape(ops.einsum("nd,nkw->nkdw", a, g), (n, k, -1)))
+        if layer.use_bias:
+            blocks.append(g)
+    phi = ops.concatenate(blocks, axis=-1) if len(blocks) > 1 else blocks[0]
+    return ops.reshape(phi, (n, -1)) / math.sqrt(k)

@@ -73,12 +73,69 @@ class TrainableKernel(keras.layers.Layer):
         """The diagonal ``k(x_i, x_i)``; override for a faster formula."""
         return ops.diagonal(self.gram(x, x))
 
+    def features(self, x: Any) -> Any:
+        """Optional: a finite feature map ``Phi(x)`` of shape ``(n, P)``, ``K = Phi Phi^T``.
+
+        Define it (in ``keras.ops``) and the solver layer can compute KARE, its
+        gradient and kernel ridge regression through ``Phi^T Phi`` (``P x P``),
+        in time linear in ``n`` (``solver="features"``). Inputs are already
+        checked and cast, as for `gram`.
+        """
+        raise NotImplementedError(f"{type(self).__name__} defines no feature map.")
+
+    @property
+    def has_features(self) -> bool:
+        """Whether this kernel defines a finite feature map (`features`)."""
+        return type(self).features is not TrainableKernel.features
+
+    def num_features(self, d: int) -> int:
+        """The number of feature columns ``P`` for inputs with ``d`` features.
+
+        The default evaluates `features` on one row; override it where ``P``
+        is known without computing anything.
+        """
+        return int(self.feature_map(np.zeros((1, int(d)))).shape[1])
+
+    def feature_map(self, x: Any) -> Any:
+        """``Phi(x)``, checked and cast like a Gram matrix (see `features`).
+
+        Args:
+            x: Inputs of shape ``(n, d)``.
+
+        Returns:
+            The feature matrix ``(n, P)`` with ``K(x, x') = Phi(x) Phi(x')^T``.
+        """
+        x = self._cast(check_matrix(x, "x"))
+        if not self.built:
+            self(x[:1])
+        with backends.no_tf32():
+            phi = self.features(x)
+        check_result_dtype(phi, self.compute_dtype, f"{type(self).__name__}'s features")
+        return phi
+
+    def stateless_features(self, trainable_values: Sequence[Any], x: Any) -> Any:
+        """`features` with the trainable variables replaced by given values (pure).
+
+        Args:
+            trainable_values: One value per trainable variable.
+            x: Inputs of shape ``(n, d)``.
+
+        Returns:
+            The feature matrix ``(n, P)``.
+        """
+        self._mark_built()
+        mapping = list(zip(self.trainable_variables, trainable_values)) + [
+            (v, v.value) for v in self.non_trainable_variables]
+        with keras.StatelessScope(state_mapping=mapping), backends.no_tf32():
+            return self.features(self._cast(x))
+
     def __call__(self, x1: Any, x2: Any = None, **kwargs: Any) -> Any:
         """Check the inputs (before Keras builds anything), then evaluate."""
         x1 = check_matrix(x1, "x1")
         if x2 is not None:
             x2 = check_matrix(x2, "x2")
             check_same_features(x1, x2)
+        _check_gram_memory(self, x1.shape[0], x1.shape[0] if x2 is None else x2.shape[0])
         return super().__call__(x1, x2, **kwargs)
 
     def call(self, x1: Any, x2: Any = None) -> Any:
@@ -129,13 +186,7 @@ class TrainableKernel(keras.layers.Layer):
         Returns:
             The Gram matrix ``(n1, n2)``.
         """
-        if not self.built:
-            if type(self).build is not keras.layers.Layer.build:
-                raise InputError(
-                    f"{type(self).__name__} creates variables in build(): call it once "
-                    "on data (kernel(x)) before a stateless evaluation."
-                )
-            self.built = True  # all variables were created in __init__
+        self._mark_built()
         non_trainable = [v.value for v in self.non_trainable_variables]
         out, _ = self.stateless_call(list(trainable_values), non_trainable, x1, x2)
         return out
@@ -155,8 +206,30 @@ class TrainableKernel(keras.layers.Layer):
         return (x1_shape[0], n2)
 
     # ------------------------------------------------------------- helpers
+    def _mark_built(self) -> None:
+        if not self.built:
+            if type(self).build is not keras.layers.Layer.build:
+                raise InputError(
+                    f"{type(self).__name__} creates variables in build(): call it once "
+                    "on data (kernel(x)) before a stateless evaluation."
+                )
+            self.built = True  # all variables were created in __init__
+
     def _cast(self, x: Any) -> Any:
         return ops.cast(ops.convert_to_tensor(x), self.compute_dtype)
+
+
+def _check_gram_memory(kernel: TrainableKernel, n1: int, n2: int) -> None:
+    """Refuse a Gram matrix that cannot fit in memory, before computing anything."""
+    from kernelkit.solvers import memory
+
+    itemsize = np.dtype(keras.backend.standardize_dtype(kernel.compute_dtype)).itemsize
+    memory.check(
+        memory.DENSE_ARRAYS["gram"] * n1 * n2 * itemsize,
+        f"the {n1:,} x {n2:,} Gram matrix of {type(kernel).__name__}",
+        ["evaluate it in blocks of rows (kernel(x[i:j], x2))",
+         "subsample the data (kernelkit bench --max-n)",
+         "solver='features' in KARE training and KernelRidge for kernels with a feature map"])
 
 
 def _rebuild_kernel(config: dict, weights: list | None) -> TrainableKernel:

@@ -6,16 +6,19 @@ import warnings
 from typing import Any
 
 import keras
+import numpy as np
 
 from kernelkit.errors import InputError, PrecisionWarning
 from kernelkit.kernels._ntk_jacobian import (
     float64_forward_traps,
     jacobian_ntk,
     jacobian_ntk_diag,
+    jacobian_ntk_features,
 )
 from kernelkit.kernels._ntk_structured import (
     structured_ntk,
     structured_ntk_diag,
+    structured_ntk_features,
     structured_reason,
 )
 from kernelkit.kernels.base import TrainableKernel
@@ -114,6 +117,20 @@ class NTK(TrainableKernel):
         if self.implementation_ == "structured":
             return structured_ntk_diag(self.model.layers, x)
         return jacobian_ntk_diag(self.model, x)
+
+    def features(self, x: Any) -> Any:
+        """The per-example parameter gradients: ``Phi Phi^T`` is this NTK (``(n, k P)``)."""
+        if self.implementation_ == "structured":
+            return structured_ntk_features(self.model.layers, x)
+        return jacobian_ntk_features(self.model, x)
+
+    def num_features(self, d: int) -> int:
+        """``k * P``: outputs times trainable parameters (no computation)."""
+        try:
+            k = int(np.prod(self.model.output_shape[1:]))
+        except (AttributeError, TypeError, ValueError):  # a model without a static shape
+            return super().num_features(d)
+        return k * sum(int(np.prod(v.shape)) for v in self.model.trainable_variables)
 
     def get_config(self) -> dict:
         return {

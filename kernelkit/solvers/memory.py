@@ -1,0 +1,135 @@
+"""Memory estimates made before anything is allocated, and the budget they are held to.
+
+Every solver path estimates the bytes a request needs from its sizes alone
+(``n``, the number of features ``P``, the number of target columns ``c``, the
+dtype's item size); `check` compares that with the memory the compute device
+has and raises `kernelkit.errors.MemoryBudgetError` with the remedies when it
+does not fit, so a request that cannot succeed fails in milliseconds with a
+kernelkit message instead of deep inside XLA, PyTorch or TensorFlow.
+
+The budget is the device's free memory: the accelerator's where the backend
+computes on one, else the host's available memory (``MemAvailable``). Set
+``KERNELKIT_MEMORY_BUDGET`` (e.g. ``8GB``, ``512MB`` or a number of bytes) to
+impose a smaller one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from kernelkit.errors import InputError, MemoryBudgetError
+
+_UNITS = {"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+#: n x n arrays held at once, by purpose, on the dense path: the kernel matrix,
+#: A, its Cholesky factor, A^-1, A^-2, the cotangent and the kernel's own
+#: autodiff intermediates for a KARE step; K, A (or V) and L for a fit; a Gram
+#: matrix and its formula's temporaries (distances, elementwise terms).
+DENSE_ARRAYS = {"kare": 10, "ridge": 4, "gram": 3}
+#: n x P arrays on the features path (Phi, A^-1-applied copies, the cotangent,
+#: autodiff intermediates) and P x P arrays (C, its factor, M^-1, M^-2).
+FEATURE_ARRAYS = {"kare": (6, 5), "ridge": (3, 4)}
+
+
+def parse_bytes(text: str) -> int:
+    """``"8GB"``, ``"512 MiB"`` or ``"1e9"`` as a number of bytes.
+
+    Example:
+        >>> from kernelkit.solvers.memory import parse_bytes
+        >>> parse_bytes("1.5GB")
+        1500000000
+    """
+    match = re.fullmatch(r"\s*([0-9.eE+]+)\s*([a-zA-Z]*)\s*", str(text))
+    unit = match.group(2).lower() if match else None
+    if match is None or unit not in _UNITS:
+        raise InputError(f"KERNELKIT_MEMORY_BUDGET={text!r} is not a size such as 8GB or 512MiB.")
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def format_bytes(count: float) -> str:
+    """A byte count for people: ``'1.6 TB'``, ``'160 GB'``, ``'24 MB'``.
+
+    Example:
+        >>> from kernelkit.solvers.memory import format_bytes
+        >>> format_bytes(160e9)
+        '160 GB'
+    """
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= size:
+            return f"{count / size:.3g} {unit}"
+    return f"{int(count)} B"
+
+
+def host_available_bytes() -> int | None:
+    """The host's available memory (``MemAvailable``), or ``None`` if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def available_bytes() -> tuple[int | None, str]:
+    """The memory budget and where it comes from.
+
+    Returns:
+        ``(bytes or None, description)``; ``None`` means unknown (no check).
+    """
+    override = os.environ.get("KERNELKIT_MEMORY_BUDGET")
+    if override:
+        return parse_bytes(override), "KERNELKIT_MEMORY_BUDGET"
+    from kernelkit import backends
+
+    device = backends.accelerator_memory()
+    if device is not None:
+        return device, "free accelerator memory"
+    return host_available_bytes(), "available host memory"
+
+
+def dense_bytes(n: int, itemsize: int, purpose: str) -> int:
+    """Bytes the dense path needs for ``n`` points (``purpose``: kare, ridge or gram)."""
+    return int(DENSE_ARRAYS[purpose] * n * n * itemsize)
+
+
+def feature_bytes(n: int, P: int, itemsize: int, purpose: str) -> int:
+    """Bytes the features path needs for ``n`` points and ``P`` features."""
+    per_np, per_pp = FEATURE_ARRAYS[purpose]
+    return int((per_np * n * P + per_pp * P * P) * itemsize)
+
+
+def fits(needed: int) -> bool:
+    """Whether ``needed`` bytes fit the budget (always, when the budget is unknown)."""
+    budget, _ = available_bytes()
+    return budget is None or needed <= budget
+
+
+def check(needed: int, what: str, remedies: list[str]) -> None:
+    """Raise `MemoryBudgetError` if ``needed`` bytes exceed the budget.
+
+    Args:
+        needed: Estimated bytes.
+        what: The request, e.g. ``"KARE training with the dense solver at n=200,000"``.
+        remedies: What the user can do instead, in order.
+
+    Raises:
+        MemoryBudgetError: When it does not fit.
+
+    Example:
+        >>> from kernelkit.solvers.memory import check
+        >>> check(1000, "a tiny request", [])
+    """
+    budget, source = available_bytes()
+    if budget is None or needed <= budget:
+        return
+    raise MemoryBudgetError(
+        f"{what} needs about {format_bytes(needed)} of memory, but only "
+        f"{format_bytes(budget)} are available ({source}); nothing was allocated. "
+        + (f"Remedies: {'; '.join(remedies)}." if remedies else ""))

@@ -1,0 +1,134 @@
+"""Choosing a solver path: what the kernel offers, what it costs, what fits in memory.
+
+Kernels say what they can offer: every kernel a Gram matrix (``"dense"``),
+some a finite feature map (``"features"``: `TrainableKernel.features`). The
+layer asks: ``solver="auto"`` takes the cheaper path that fits the memory
+budget (`kernelkit.solvers.memory`), and the choice is recorded (training
+history, `KernelRidge.solver_`, benchmark rows) with its reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from kernelkit.errors import InputError
+from kernelkit.solvers import memory
+
+#: The solver names every entry point accepts.
+SOLVERS = ("auto", "dense", "features")
+#: "auto" takes the features path when it costs less than this share of the dense one.
+FEATURES_ADVANTAGE = 0.5
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A resolved solver and why.
+
+    Attributes:
+        solver: ``"dense"`` or ``"features"``.
+        n: Points per solve.
+        features: The kernel's feature count ``P`` (``None``: no feature map).
+        bytes: Estimated memory of the chosen path.
+        reason: Why it was chosen (recorded with results).
+    """
+
+    solver: str
+    n: int
+    features: int | None
+    bytes: int
+    reason: str
+
+
+def _flops(solver: str, purpose: str, n: int, P: int | None) -> float:
+    """Leading-order floating-point work of one KARE step or one KRR fit."""
+    if solver == "dense":
+        return (5.3 if purpose == "kare" else 4.0) * n ** 3
+    return (6.0 * n * P * P + 3.0 * P ** 3) if purpose == "kare" else (2.0 * n * P * P + 4.0 * P ** 3)
+
+
+def check_solver(solver: Any) -> str:
+    """Validate a ``solver`` argument.
+
+    Raises:
+        InputError: For anything but ``"auto"``, ``"dense"`` or ``"features"``.
+    """
+    if solver not in SOLVERS:
+        raise InputError(f"solver must be one of {SOLVERS}, got {solver!r}.")
+    return solver
+
+
+def plan_solver(kernel: Any, n: int, d: int, dtype: str, solver: str = "auto",
+                purpose: str = "kare") -> Plan:
+    """Resolve ``solver`` for ``n`` points of dimension ``d``, before allocating anything.
+
+    Args:
+        kernel: The kernel (built, or buildable on ``d`` features).
+        n: Number of points in one solve (a batch, for mini-batch KARE).
+        d: Number of input features.
+        dtype: Computation dtype (``"float32"`` or ``"float64"``).
+        solver: ``"auto"``, ``"dense"`` or ``"features"``.
+        purpose: ``"kare"`` (a KARE value and gradient) or ``"ridge"`` (a KRR fit).
+
+    Returns:
+        The `Plan`.
+
+    Raises:
+        InputError: ``"features"`` for a kernel without a feature map.
+        MemoryBudgetError: No allowed path fits in memory (with the remedies).
+
+    Example:
+        >>> from kernelkit import GaussianKernel
+        >>> from kernelkit.solvers import plan_solver
+        >>> plan_solver(GaussianKernel(1.0), n=100, d=3, dtype="float32").solver
+        'dense'
+    """
+    check_solver(solver)
+    itemsize = np.dtype(dtype).itemsize
+    P = kernel.num_features(d) if kernel.has_features else None
+    if solver == "features" and P is None:
+        raise InputError(
+            f"solver='features' needs a kernel with a finite feature map, but "
+            f"{type(kernel).__name__} defines no features(x) method. Use solver='dense' "
+            "or 'auto', or define features(self, x) returning Phi with K = Phi Phi^T.")
+    cost = {"dense": memory.dense_bytes(n, itemsize, purpose)}
+    if P is not None:
+        cost["features"] = memory.feature_bytes(n, P, itemsize, purpose)
+    if solver != "auto":
+        _check_fits(solver, cost, n, P, purpose, dtype)
+        return Plan(solver, n, P, cost[solver], "requested")
+    candidates = ["dense"]
+    if P is not None:
+        cheaper = _flops("features", purpose, n, P) < FEATURES_ADVANTAGE * _flops(
+            "dense", purpose, n, P)
+        candidates = ["features", "dense"] if cheaper else ["dense", "features"]
+    for name in candidates:
+        if memory.fits(cost[name]):
+            reason = (f"auto: P={P} features, n={n}" if P is not None else
+                      f"auto: no feature map, n={n}")
+            if name != candidates[0]:
+                reason += f"; {candidates[0]} would need {memory.format_bytes(cost[candidates[0]])}"
+            return Plan(name, n, P, cost[name], reason)
+    _check_fits(min(cost, key=cost.get), cost, n, P, purpose, dtype)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _check_fits(solver: str, cost: dict, n: int, P: int | None, purpose: str,
+                dtype: str) -> None:
+    what = ("KARE training" if purpose == "kare" else "Kernel ridge regression")
+    detail = (f"the {n:,} x {n:,} kernel matrix alone is "
+              f"{memory.format_bytes(n * n * np.dtype(dtype).itemsize)} in {dtype}"
+              if solver == "dense" else f"the {n:,} x {P:,} feature matrix in {dtype}")
+    remedies = ["subsample the training set (kernelkit bench --max-n)"]
+    if purpose == "kare":
+        remedies.append("mini-batches (fit_kare(batch_size=...), the estimators' batch_size)")
+    remedies.append("a device with more memory (--device gpu)")
+    if P is None:
+        remedies.append("the kernel has no feature map, so solver='features' does not apply "
+                        "(a matrix-free solver is not available yet)")
+    elif solver == "dense":
+        remedies.append(f"solver='features' (needs {memory.format_bytes(cost['features'])})")
+    memory.check(cost[solver], f"{what} with the {solver} solver at n={n:,} ({detail})",
+                 remedies)
