@@ -14,6 +14,8 @@ Functions (identical signatures in every backend module):
   and its gradient with respect to the list ``params`` (zeros for unused ones).
 - ``compile_function(fn)``: a compiled version of a pure function (``jax.jit``,
   ``tf.function``; PyTorch runs eagerly), used for KARE training steps.
+- ``prefers_compiled_calls()``: whether a one-off call is faster compiled than
+  eager (JAX compiles every eager op for every new shape).
 - ``supports_stateless_apply()``: whether Keras optimisers can be applied
   functionally (``stateless_apply``) on this backend.
 - ``no_tf32()``: context manager in which matrix products run in full float32
@@ -38,6 +40,7 @@ API = (
     "per_example_jacobian",
     "value_and_grad",
     "compile_function",
+    "prefers_compiled_calls",
     "supports_stateless_apply",
     "no_tf32",
     "tf32_enabled",
@@ -65,6 +68,7 @@ per_example_jacobian = _impl.per_example_jacobian
 value_and_grad = _impl.value_and_grad
 compile_function = _impl.compile_function
 supports_stateless_apply = _impl.supports_stateless_apply
+prefers_compiled_calls = _impl.prefers_compiled_calls
 no_tf32 = _impl.no_tf32
 tf32_enabled = _impl.tf32_enabled
 float64_enabled = _impl.float64_enabled

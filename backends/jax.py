@@ -44,6 +44,15 @@ def compile_function(fn: Callable[..., Any]) -> Callable[..., Any]:
     return jax.jit(fn)
 
 
+def prefers_compiled_calls() -> bool:
+    """Whether a one-off numerical call is faster compiled than eager.
+
+    Eager JAX compiles each operation for each new shape (~0.1 s each on a
+    small CPU), so one jitted program is faster even for a single call.
+    """
+    return True
+
+
 def supports_stateless_apply() -> bool:
     """Whether training may use ``optimizer.stateless_apply``.
 

@@ -58,6 +58,15 @@ def compile_function(fn: Callable[..., Any]) -> Callable[..., Any]:
     return tf.function(fn, reduce_retracing=True)
 
 
+def prefers_compiled_calls() -> bool:
+    """Whether a one-off numerical call is faster compiled than eager.
+
+    Tracing a ``tf.function`` costs seconds; eager TensorFlow is faster for
+    one call.
+    """
+    return False
+
+
 def supports_stateless_apply() -> bool:
     """Whether training may use ``optimizer.stateless_apply``.
 

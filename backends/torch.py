@@ -56,6 +56,14 @@ def compile_function(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def prefers_compiled_calls() -> bool:
+    """Whether a one-off numerical call is faster compiled than eager.
+
+    Eager PyTorch dispatches without compiling.
+    """
+    return False
+
+
 def supports_stateless_apply() -> bool:
     """Whether training may use ``optimizer.stateless_apply``.
 

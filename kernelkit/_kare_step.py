@@ -69,7 +69,7 @@ class KAREStepper:
         make = self._stateless_step if self.stateless else self._stateful_step
         # Eager: the factorisation outside autodiff (jitter possible). Compiled:
         # one traced function whose autodiff gradient is the same closed form.
-        self._eager = make(objective.value_and_grad)
+        self._eager = make(objective.two_phase)
         self._compiled = (backends.compile_function(make(self._traced(objective)))
                           if compiled else self._eager)
 

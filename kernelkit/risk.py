@@ -104,8 +104,9 @@ def kare_value_and_grad(
     factorisation; `kernelkit.solvers.KAREObjective`), then one
     vector-Jacobian product through the kernel (second order for an NTK),
     one entry per ``kernel.trainable_variables`` (zeros for variables KARE
-    does not use). The factorisation runs outside autodiff, so a Cholesky that
-    needs jitter gets it (with a `JitterWarning`).
+    does not use). It runs compiled (once per kernel and input shape); where
+    that fails, the factorisation is redone outside autodiff, so a Cholesky
+    that needs jitter gets it (with a `JitterWarning`).
 
     Args:
         kernel: A `TrainableKernel`.
@@ -133,7 +134,8 @@ def kare_value_and_grad(
         1
     """
     from kernelkit._validation import check_matrix
-    from kernelkit.solvers import KAREObjective, plan_solver
+    from kernelkit.solvers import plan_solver
+    from kernelkit.solvers.objective import objective_for
 
     z = check_z(z)
     x = check_matrix(x, "x")
@@ -148,4 +150,4 @@ def kare_value_and_grad(
         raise InputError(f"{type(kernel).__name__} has no trainable variables.")
     plan = plan_solver(kernel, int(x.shape[0]), int(x.shape[1]),
                        keras.backend.standardize_dtype(dtype), solver, "kare")
-    return KAREObjective(kernel, z, plan.solver).value_and_grad(params, x, y)
+    return objective_for(kernel, z, plan.solver).value_and_grad(params, x, y)

@@ -62,7 +62,7 @@ def test_kare_rejects_bad_input(data):
     K_inf[0, 0] = np.inf
     with pytest.raises(kk.InputError, match="K contains NaN"):
         kk.kare(K_inf, y)
-    with pytest.raises(kk.InputError, match="z must be positive"):
+    with pytest.raises(kk.InputError, match="z must be finite and > 0"):
         kk.kare(K, y, z=0.0)
     with pytest.raises(kk.InputError, match="square"):
         kk.kare(K[:, :5], y)

@@ -106,22 +106,66 @@ def structured_ntk_diag(layers: list, x: Any) -> Any:
     return total / k
 
 
-def structured_ntk_features(layers: list, x: Any) -> Any:
-    """The NTK's feature map: per-example parameter gradients, ``(n, k * P)``.
+def _is_linear(layer: Any) -> bool:
+    return layer.activation is keras.activations.get("linear")
 
-    Row ``i`` holds, for each output ``j`` and each Dense layer, the weight
-    gradient ``a_{l-1,i} g_{l,i}^T`` and the bias gradient ``g_{l,i}``, scaled
-    by ``1/sqrt(k)`` so that ``Phi Phi^T`` is the output-averaged NTK of
-    `structured_ntk`. No autodiff: the forward pass and the backpropagated
-    signals give every column.
+
+def structured_feature_count(layers: list, d: int) -> int:
+    """Columns of `structured_ntk_features` for inputs with ``d`` features."""
+    k = int(layers[-1].units)
+    collapse = _is_linear(layers[-1])
+    total, fan_in = 0, int(d)
+    for index, layer in enumerate(layers):
+        per_output = (fan_in + int(layer.use_bias)) * int(layer.units)
+        if index == len(layers) - 1:
+            per_output = fan_in + int(layer.use_bias)
+            total += per_output if collapse else k * per_output
+        elif index == len(layers) - 2 and collapse:
+            total += per_output
+        else:
+            total += k * per_output
+        fan_in = int(layer.units)
+    return total
+
+
+def structured_ntk_features(layers: list, x: Any) -> Any:
+    """The NTK's feature map: ``Phi`` with ``Phi Phi^T`` = `structured_ntk`.
+
+    Per Dense layer, the per-example weight gradients ``a_{l-1,i} g_{l,i}^T``
+    and bias gradients ``g_{l,i}`` of every output, scaled by ``1/sqrt(k)``
+    (the output-averaged NTK). No autodiff: the forward pass and the
+    backpropagated signals give every column.
+
+    With a linear output layer two blocks collapse exactly, so ``P`` does not
+    grow with the number of outputs ``k`` there: the output layer's gradients
+    are ``a_L e_j^T`` for output ``j`` (their average over outputs is
+    ``a_L . a_L'``: features ``[a_L, 1]``), and the last hidden layer's signals
+    ``W_L[u, j] s'_u`` enter only through ``sum_j W_L[u, j]^2 / k`` (features
+    ``a_{L-1} (c * s')^T`` with ``c_u = ||W_L[u, :]|| / sqrt(k)``). A depth-1
+    MLP has ``(d + 1) w + w + 1`` features for any ``k``.
     """
     k = int(layers[-1].units)
     inputs, slopes, _ = _forward(layers, x)
     n = x.shape[0]
+    collapse = _is_linear(layers[-1])
+    signals = _signals(layers, slopes)
     blocks = []
-    for layer, a, g in zip(layers, inputs, _signals(layers, slopes)):
-        blocks.append(ops.reshape(ops.einsum("nd,nkw->nkdw", a, g), (n, k, -1)))
+    for index, (layer, a, g) in enumerate(zip(layers, inputs, signals)):
+        if collapse and index == len(layers) - 1:  # the output layer: [a_L, 1]
+            blocks.append(a)
+            if layer.use_bias:
+                blocks.append(ops.ones((n, 1), dtype=a.dtype))
+            continue
+        if collapse and index == len(layers) - 2:  # the last hidden layer: one signal
+            w = layers[-1].kernel
+            ss = ops.sum(w * w, axis=1) / k
+            positive = ss > 0
+            c = ops.where(positive, ops.sqrt(ops.where(positive, ss, ops.ones_like(ss))),
+                          ops.zeros_like(ss))
+            g = (c[None, :] * slopes[index])[:, None, :]
+        else:
+            g = g / math.sqrt(k)
+        blocks.append(ops.reshape(ops.einsum("nd,nkw->nkdw", a, g), (n, -1)))
         if layer.use_bias:
-            blocks.append(g)
-    phi = ops.concatenate(blocks, axis=-1) if len(blocks) > 1 else blocks[0]
-    return ops.reshape(phi, (n, -1)) / math.sqrt(k)
+            blocks.append(ops.reshape(g, (n, -1)))
+    return ops.concatenate(blocks, axis=-1) if len(blocks) > 1 else blocks[0]

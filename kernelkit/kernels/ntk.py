@@ -18,6 +18,7 @@ from kernelkit.kernels._ntk_jacobian import (
 from kernelkit.kernels._ntk_structured import (
     structured_ntk,
     structured_ntk_diag,
+    structured_feature_count,
     structured_ntk_features,
     structured_reason,
 )
@@ -119,13 +120,21 @@ class NTK(TrainableKernel):
         return jacobian_ntk_diag(self.model, x)
 
     def features(self, x: Any) -> Any:
-        """The per-example parameter gradients: ``Phi Phi^T`` is this NTK (``(n, k P)``)."""
+        """A feature map with ``Phi Phi^T`` = this NTK: per-example parameter gradients.
+
+        The structured form needs no autodiff and, with a linear output layer,
+        its size does not grow with the number of outputs (see
+        `kernelkit.kernels._ntk_structured.structured_ntk_features`); the
+        Jacobian form has ``k * P`` columns.
+        """
         if self.implementation_ == "structured":
             return structured_ntk_features(self.model.layers, x)
         return jacobian_ntk_features(self.model, x)
 
     def num_features(self, d: int) -> int:
-        """``k * P``: outputs times trainable parameters (no computation)."""
+        """The number of feature columns, from the layer shapes (no computation)."""
+        if self.implementation_ == "structured":
+            return structured_feature_count(self.model.layers, d)
         try:
             k = int(np.prod(self.model.output_shape[1:]))
         except (AttributeError, TypeError, ValueError):  # a model without a static shape

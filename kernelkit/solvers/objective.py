@@ -13,16 +13,20 @@ Two ways to evaluate it:
   ``backends.value_and_grad`` and compiled steps: its value is KARE and its
   gradient is the closed form (``stop_gradient(KARE) + <out, G> -
   stop_gradient(<out, G>)``, with ``G`` computed from the stopped output);
-- `KAREObjective.value_and_grad` runs the factorisation outside autodiff,
+- `KAREObjective.two_phase` runs the factorisation outside autodiff,
   where a Cholesky that needs jitter can get it, then differentiates
-  ``<out(values), G>`` alone (used eagerly, and to retry a failed compiled
-  step).
+  ``<out(values), G>`` alone (to retry a failed compiled step);
+- `KAREObjective.value_and_grad` (behind `kernelkit.kare_value_and_grad`)
+  compiles the first and falls back to the second.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Sequence
 
+import keras
+import numpy as np
 from keras import ops
 
 from kernelkit import backends
@@ -57,7 +61,7 @@ class KAREObjective:
         >>> from kernelkit import GaussianKernel
         >>> from kernelkit.solvers import KAREObjective
         >>> k = GaussianKernel(1.0); X = np.random.rand(10, 2).astype("float32")
-        >>> value, grads = KAREObjective(k, 0.1, "dense").value_and_grad(
+        >>> value, grads = KAREObjective(k, 0.1, "dense").two_phase(
         ...     [v.value for v in k.trainable_variables], X, X[:, :1])
         >>> len(grads)
         1
@@ -66,6 +70,7 @@ class KAREObjective:
     def __init__(self, kernel: Any, z: float, solver: str) -> None:
         self.kernel, self.z, self.solver = kernel, float(z), solver
         self._output, self._closed_form = PATHS[solver]
+        self._compiled: Any = None
 
     def _columns(self, y: Any, dtype: Any) -> Any:
         y = ops.cast(y, dtype)
@@ -80,6 +85,35 @@ class KAREObjective:
         return ops.stop_gradient(value) + (inner - ops.stop_gradient(inner))
 
     def value_and_grad(self, values: Sequence[Any], x: Any, y: Any) -> tuple[Any, list]:
+        """KARE and its gradient: compiled where the backend prefers it, else `two_phase`.
+
+        On JAX (``backends.prefers_compiled_calls()``) the function is jitted
+        once per objective; a non-finite result (a Cholesky that needed
+        jitter fails inside a compiled function) is recomputed by
+        `two_phase`, where jitter can be added. PyTorch and TensorFlow run
+        `two_phase` directly.
+
+        Returns:
+            ``(value, grads)``, one gradient per entry of ``values``.
+        """
+        values = list(values)
+        if not backends.prefers_compiled_calls():
+            return self.two_phase(values, x, y)
+        if self._compiled is None:
+            self._compiled = backends.compile_function(self._traced_value_and_grad)
+        try:
+            value, grads = self._compiled(values, x, y)
+            if _finite([value, *grads]):
+                return value, list(grads)
+        except Exception:  # noqa: BLE001 - backends fail differently; retried eagerly below
+            pass
+        return self.two_phase(values, x, y)
+
+    def _traced_value_and_grad(self, values: list, x: Any, y: Any) -> tuple:
+        with backends.no_tf32():
+            return backends.value_and_grad(self, values, x, y)
+
+    def two_phase(self, values: Sequence[Any], x: Any, y: Any) -> tuple[Any, list]:
         """KARE and its gradient, with the factorisation outside autodiff.
 
         Returns:
@@ -95,3 +129,30 @@ class KAREObjective:
         with backends.no_tf32():
             _, grads = backends.value_and_grad(inner, list(values), x)
         return value, grads
+
+
+def _finite(tensors: list) -> bool:
+    return all(bool(np.isfinite(keras.ops.convert_to_numpy(ops.sum(t)))) for t in tensors)
+
+
+_OBJECTIVES: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+
+
+def objective_for(kernel: Any, z: float, solver: str) -> KAREObjective:
+    """The `KAREObjective` of ``(kernel, z, solver)``, reused across calls.
+
+    Reuse keeps its compiled function: repeated ``kare_value_and_grad`` calls
+    on one kernel compile once per input shape.
+
+    Example:
+        >>> from kernelkit import GaussianKernel
+        >>> from kernelkit.solvers.objective import objective_for
+        >>> k = GaussianKernel(1.0)
+        >>> objective_for(k, 0.1, "dense") is objective_for(k, 0.1, "dense")
+        True
+    """
+    cache = _OBJECTIVES.setdefault(kernel, {})
+    key = (float(z), solver)
+    if key not in cache:
+        cache[key] = KAREObjective(kernel, z, solver)
+    return cache[key]
