@@ -33,3 +33,7 @@ class JitterWarning(UserWarning):
 
 class DataError(KernelkitError, OSError):
     """A data file is missing, corrupt or of the wrong layout; the message names its path."""
+
+
+class BackendError(KernelkitError, ImportError):
+    """The Keras backend asked for is unknown or not installed; the message names the pip command."""
