@@ -159,7 +159,7 @@ def describe_grid(suite: str, grid: str = "quick") -> str:
     Example:
         >>> from kernelkit.benchmarks.grids import describe_grid
         >>> print(describe_grid("synthetic").splitlines()[0])
-        quick grid: settings (gamma, sigma) {(1, 0), (1, 0.1)}; n_train=1000, n_test=1000, d=10; 3 seeds
+        quick grid: settings (gamma, sigma) {(1, 0), (1, 0.1)}; n_train=1000,
     """
     spec = get_grid(suite, grid)
     data = [f"settings (gamma, sigma) {{{', '.join(f'({g:g}, {s:g})' for g, s in spec['settings'])}}}"
