@@ -271,11 +271,19 @@ def _draw_mse_panel(ax: Any, panel: pd.DataFrame, colors: dict[str, Any]) -> Non
     ax.grid(True, which="major", alpha=0.3)
 
 
-def _colors(labels: list[str]) -> dict[str, Any]:
+def _colors(labels: list[str], avoid_red: bool = False) -> dict[str, Any]:
+    """A colour per label (tab10, or tab20 past 10 labels).
+
+    ``avoid_red`` cycles through tab10 without its red, which is left to the
+    headline method (line styles tell repeated colours apart).
+    """
     from matplotlib import colormaps
 
-    cmap = colormaps["tab10" if len(labels) <= 10 else "tab20"]
-    return {label: cmap(i % cmap.N) for i, label in enumerate(labels)}
+    cmap = colormaps["tab10" if len(labels) <= 10 or avoid_red else "tab20"]
+    palette = [cmap(i) for i in range(cmap.N)]
+    if avoid_red:
+        palette = [c for c in palette if not (c[0] > 0.75 and c[1] < 0.35 and c[2] < 0.35)]
+    return {label: palette[i % len(palette)] for i, label in enumerate(labels)}
 
 
 def _unique_legend(axes: Any) -> tuple[list[Any], list[str]]:
@@ -352,7 +360,7 @@ def _profile_figure(curves: pd.DataFrame, metrics: pd.DataFrame, protocol: str) 
     """The accuracy-profile figure; the headline method (NTK-KARE) last, thick, strong red."""
     order = [m for m in curves.columns if m != _HEADLINE] + (
         [_HEADLINE] if _HEADLINE in curves.columns else [])
-    colors = _colors([m for m in order if m != _HEADLINE])
+    colors = _colors([m for m in order if m != _HEADLINE], avoid_red=True)
     fig, axes = _new_figure(1, 1, (7.5, 5.0))
     ax = axes[0, 0]
     for z, method in enumerate(order, start=2):
