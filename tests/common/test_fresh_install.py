@@ -3,7 +3,7 @@
 Builds ONE fresh virtual environment per test session with only the jax extra
 (no tensorflow, no torch), from pip's cache and the configured package index.
 It needs the package registry: if pip cannot install, the test fails (it is
-never skipped). About a minute; marked ``install``.
+never skipped). About a minute from pip's cache; marked ``install``.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ def jax_only(tmp_path_factory) -> dict:
     venv.EnvBuilder(with_pip=True).create(env_dir)
     bin_dir = env_dir / "bin"
     install = subprocess.run(
+        # --no-compile: byte-compiling jax, scipy, pandas... is most of an install's time.
         [str(bin_dir / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-         "-e", f"{REPO}[jax]"], capture_output=True, text=True, timeout=900)
+         "--no-compile", "-e", f"{REPO}[jax]"], capture_output=True, text=True, timeout=900)
     assert install.returncode == 0, (
         f"pip could not install kernelkit[jax] into a fresh venv (it needs the package "
         f"registry):\n{install.stderr[-3000:]}")
