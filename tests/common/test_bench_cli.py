@@ -140,6 +140,14 @@ def test_uci_arora_with_corrupt_and_missing_data_sets(tmp_path):
         assert rows["lam_tilde"].iloc[0] in set(best["lam_tilde"])
     assert "honest" in result.output and "P90" in result.output
     assert "ORACLE" not in result.output
+    # The skipped data sets add no method to the summaries (no empty "|  |" row).
+    summary = pd.read_csv(out / "summary.csv", keep_default_na=False)
+    assert "" not in set(summary["method"]) and "|  |" not in (out / "summary.md").read_text()
+    plotted = CliRunner().invoke(main, ["plot", str(out), "--format", "png", "--reference",
+                                        str(SHARED / "delgado2014_results.txt")])
+    assert plotted.exit_code == 0, plotted.output
+    assert "|  |" not in (out / "uci_summary.md").read_text()
+    assert len(pd.read_csv(out / "uci_summary_arora.csv")) == 2 + 179
 
 
 @needs_data
