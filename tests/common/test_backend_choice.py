@@ -111,3 +111,11 @@ def test_library_sets_the_installed_backend_and_warns_once(tmp_path):
     backend, variable, count, message = out.stdout.split(" ", 3)
     assert backend == variable == choice.installed_backends()[0] != "tensorflow"
     assert count == "1" and f"KERAS_BACKEND={backend}" in message
+
+
+def test_keras_json_naming_another_keras_backend_falls_back(world, tmp_path):
+    (tmp_path / "keras-home").mkdir()
+    (tmp_path / "keras-home" / "keras.json").write_text(json.dumps({"backend": "numpy"}))
+    world.update({"torch", "numpy"})
+    picked = choice.choose_backend()
+    assert picked.name == "torch" and "numpy, is not a kernelkit backend" in picked.reason
