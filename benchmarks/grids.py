@@ -17,6 +17,7 @@ import copy
 import json
 import os
 import pathlib
+import textwrap
 
 import numpy as np
 
@@ -31,20 +32,23 @@ def _lams(lo: int, hi: int, num: int) -> list[float]:
 
 _NETWORK = {"epochs": 100, "learning_rate": 1e-3, "batch_size": 32, "optimizer": "adam"}
 
+#: The paper's Figure 1 at gamma = 1 (n = 1000, NTK-KARE 100 epochs of SGD at lr
+#: 100, z = 0.1), noiseless and with sigma = 0.1, 3 seeds: a few minutes on a CPU.
 _SYNTHETIC_QUICK = {
-    "settings": [[1.0, 0.0], [1.0, 0.1], [1.25, 0.0], [1.25, 0.1], [1.5, 0.0], [1.5, 0.1]],
-    "seeds": 3, "n_train": 300, "n_test": 1000, "d": 10,
+    "settings": [[1.0, 0.0], [1.0, 0.1]],
+    "seeds": 3, "n_train": 1000, "n_test": 1000, "d": 10,
     "methods": ["ntk-kare", "network"],
-    "ntk-kare": {"depth": [1], "width": [64], "activation": "gelu", "z": 0.1, "epochs": 30,
+    "ntk-kare": {"depth": [1], "width": [64], "activation": "gelu", "z": 0.1, "epochs": 100,
                  "learning_rate": [100.0], "optimizer": "sgd"},
     "network": {"depth": [1], "width": [64], "activation": "gelu", **_NETWORK},
     "lam_tilde": _lams(-5, 5, 11),
 }
+#: Every setting of Figure 1 (gamma in {1, 1.25, 1.5} x sigma in {0, 0.1}), 10 seeds.
 _SYNTHETIC_PAPER = {
-    **copy.deepcopy(_SYNTHETIC_QUICK), "seeds": 10, "n_train": 1000,
+    **copy.deepcopy(_SYNTHETIC_QUICK), "seeds": 10,
+    "settings": [[1.0, 0.0], [1.0, 0.1], [1.25, 0.0], [1.25, 0.1], [1.5, 0.0], [1.5, 0.1]],
     "lam_tilde": _lams(-5, 5, 21),
 }
-_SYNTHETIC_PAPER["ntk-kare"]["epochs"] = 100
 
 
 def _image_grid(learning_rate: float, quick: bool) -> dict:
@@ -139,3 +143,34 @@ def configs(method_grid: dict) -> list[dict]:
         if isinstance(values, list):
             out = [{**c, key: v} for c in out for v in values]
     return out
+
+
+def _value(value: object) -> str:
+    if isinstance(value, list):
+        return _value(value[0]) if len(value) == 1 else "{" + ", ".join(map(_value, value)) + "}"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def describe_grid(suite: str, grid: str = "quick") -> str:
+    """A few lines describing a grid: data, seeds, each method's settings, lam_tilde.
+
+    Shown by ``kernelkit bench SUITE --help``; ``{a, b}`` lists values searched.
+
+    Example:
+        >>> from kernelkit.benchmarks.grids import describe_grid
+        >>> print(describe_grid("synthetic").splitlines()[0])
+        quick grid: settings (gamma, sigma) {(1, 0), (1, 0.1)}; n_train=1000,
+    """
+    spec = get_grid(suite, grid)
+    data = [f"settings (gamma, sigma) {{{', '.join(f'({g:g}, {s:g})' for g, s in spec['settings'])}}}"
+            ] if "settings" in spec else []
+    sizes = ", ".join(f"{k}={spec[k]}" for k in ("n_train", "n_test", "d") if k in spec)
+    head = "; ".join(data + ([sizes] if sizes else []) + [f"{spec['seeds']} seed" + "s" * (spec["seeds"] != 1)])
+    lines = textwrap.wrap(f"{grid} grid: {head}", 78, subsequent_indent="    ")
+    for method in spec["methods"]:
+        label = "network (dnn, after-ntk)" if method == "network" else method
+        text = f"{label}: " + ", ".join(f"{k}={_value(v)}" for k, v in spec[method].items())
+        lines += textwrap.wrap(text, 78, initial_indent="  ", subsequent_indent="      ")
+    lams = spec["lam_tilde"]
+    lines.append(f"  lam_tilde: {len(lams)} values, {min(lams):g} .. {max(lams):g}")
+    return "\n".join(lines)

@@ -4,14 +4,17 @@
 for each suite present:
 
 * ``synthetic`` / ``mnist`` / ``higgs``: ``<suite>_mse.<fmt>``, one panel per
-  ``setting``: test MSE against ``lam_tilde`` (log scale), mean over seeds
-  with a +-1 std band, one line per method that has a ``lam_tilde``; methods
-  without one (the DNN) as a dashed horizontal line with its band (the
-  layout of the paper's Figures 1 and 2).
+  ``setting``: test MSE against ``lam_tilde``, both axes logarithmic, mean
+  over seeds with a +-1 std band, one line per method that has a
+  ``lam_tilde``; methods without one (the DNN) as a dashed horizontal line
+  with its band (the layout of the paper's Figures 1 and 2). A band's lower
+  edge is clipped at half the smallest mean of its panel (an MSE is
+  positive; ``mean - std`` may not be), and the title says so.
 * ``uci``: ``uci_profile_<protocol>.<fmt>``, the accuracy profile (fraction of
-  data sets on which a method reaches ``t`` x the best accuracy, for ``t`` in
-  [0.5, 1]), and the summary metrics in ``uci_summary.md`` and
-  ``uci_summary_<protocol>.csv``.
+  data sets on which a method reaches ``t`` x the best accuracy), ``t`` from
+  just below the lowest relative accuracy of the drawn curves to 1, with
+  NTK-KARE drawn last, thickest and in a strong colour; and the summary
+  metrics in ``uci_summary.md`` and ``uci_summary_<protocol>.csv``.
 
 Figures are drawn on matplotlib's Agg canvas without touching pyplot's global
 state. matplotlib is an optional dependency: ``pip install "kernelkit[plots]"``.
@@ -52,8 +55,11 @@ _PROTOCOL_TITLES = {
     "paper": "protocol 'paper': ORACLE, best accuracy over the whole grid on the "
     "validation half (not an honest estimate)",
 }
-#: Thresholds of the drawn accuracy profile (fine enough to look exact).
-_PROFILE_THRESHOLDS = np.linspace(0.5, 1.0, 1001)
+#: Points of the drawn accuracy profile (fine enough to look exact).
+_PROFILE_POINTS = 1001
+#: The headline method, drawn last and emphasised in the accuracy profile.
+_HEADLINE = "ntk-kare"
+_HEADLINE_COLOR = "#c00000"
 _PROTOCOL_SPLITS = {"arora": "test", "paper": "val"}
 _STR_COLUMNS = ("suite", "protocol", "dataset", "setting", "fold", "split", "method",
                 "config", "metric", "status", "reason")
@@ -216,6 +222,11 @@ def _plot_mse_suite(
     if series.empty:
         warnings.warn(f"suite {suite!r}: no ok test-MSE rows; no figure", stacklevel=3)
         return []
+    return _save(_mse_figure(series, suite), out, f"{suite}_mse", formats)
+
+
+def _mse_figure(series: pd.DataFrame, suite: str) -> Any:
+    """The figure of one MSE suite: a panel per setting, log-log, bands clipped above 0."""
     series = series.assign(label=_line_labels(series))
     settings = list(dict.fromkeys(series["setting"]))
     colors = _colors(list(dict.fromkeys(series["label"])))
@@ -228,32 +239,51 @@ def _plot_mse_suite(
         ax.set_visible(False)
     handles, labels = _unique_legend(axes)
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6))
-    fig.suptitle(f"{suite}: test MSE against λ̃ (mean ± 1 std over seeds)")
-    return _save(fig, out, f"{suite}_mse", formats)
+    _fitted_suptitle(fig, f"{suite}: test MSE against λ̃ (mean ± 1 std over seeds; log axes, "
+                          "bands clipped at half the smallest mean)")
+    return fig
+
+
+def _fitted_suptitle(fig: Any, title: str) -> None:
+    """A figure title wrapped to the figure's width (never clipped at its edges)."""
+    chars = max(30, int(fig.get_figwidth() * 11))
+    fig.suptitle(textwrap.fill(title, chars), fontsize="medium")
 
 
 def _draw_mse_panel(ax: Any, panel: pd.DataFrame, colors: dict[str, Any]) -> None:
+    means = panel["mean"][panel["mean"] > 0]
+    floor = 0.5 * float(means.min()) if len(means) else 1e-12
     swept = panel[panel["lam_tilde"].notna()]
     for label, line in swept.groupby("label", sort=False):
         x, m, s = line["lam_tilde"], line["mean"], line["std"].fillna(0.0)
         ax.plot(x, m, marker="o", ms=3, color=colors[label], label=label)
-        ax.fill_between(x, m - s, m + s, color=colors[label], alpha=0.2, lw=0)
+        ax.fill_between(x, np.maximum(m - s, floor), m + s, color=colors[label], alpha=0.2,
+                        lw=0)
     for label, flat in panel[panel["lam_tilde"].isna()].groupby("label", sort=False):
         m, s = float(flat["mean"].iloc[0]), float(np.nan_to_num(flat["std"].iloc[0]))
         ax.axhline(m, ls="--", color=colors[label], label=label)
-        ax.axhspan(m - s, m + s, color=colors[label], alpha=0.12, lw=0)
+        ax.axhspan(max(m - s, floor), m + s, color=colors[label], alpha=0.12, lw=0)
     if not swept.empty:
         ax.set_xscale("log")
+    ax.set_yscale("log")
     ax.set_xlabel("λ̃ (lam_tilde)")
     ax.set_ylabel("test MSE")
     ax.grid(True, which="major", alpha=0.3)
 
 
-def _colors(labels: list[str]) -> dict[str, Any]:
+def _colors(labels: list[str], avoid_red: bool = False) -> dict[str, Any]:
+    """A colour per label (tab10, or tab20 past 10 labels).
+
+    ``avoid_red`` cycles through tab10 without its red, which is left to the
+    headline method (line styles tell repeated colours apart).
+    """
     from matplotlib import colormaps
 
-    cmap = colormaps["tab10" if len(labels) <= 10 else "tab20"]
-    return {label: cmap(i % cmap.N) for i, label in enumerate(labels)}
+    cmap = colormaps["tab10" if len(labels) <= 10 or avoid_red else "tab20"]
+    palette = [cmap(i) for i in range(cmap.N)]
+    if avoid_red:
+        palette = [c for c in palette if not (c[0] > 0.75 and c[1] < 0.35 and c[2] < 0.35)]
+    return {label: palette[i % len(palette)] for i, label in enumerate(labels)}
 
 
 def _unique_legend(axes: Any) -> tuple[list[Any], list[str]]:
@@ -299,11 +329,19 @@ def _plot_uci(
 def _profile_curves(
     acc: pd.DataFrame, reference: pd.DataFrame | None, metrics: pd.DataFrame
 ) -> pd.DataFrame:
-    """Accuracy profile (thresholds 0.5..1) of kernelkit's methods and the best references."""
+    """Accuracy profile of kernelkit's methods and the best references, ``t`` fitted to them.
+
+    ``t`` runs from 0.01 below the lowest relative accuracy of the drawn
+    methods (rounded down to a multiple of 0.01, at least 0) to 1.
+    """
     table, _ = joined_accuracy_table(acc, reference)
-    profile = accuracy_profile(relative_accuracy(table), _PROFILE_THRESHOLDS)
+    rel = relative_accuracy(table)
     top_reference = metrics.index[metrics["source"] == SOURCE_REFERENCE][:_N_REFERENCE_CURVES]
-    return profile[list(acc.columns) + list(top_reference)]
+    drawn = list(acc.columns) + list(top_reference)
+    lowest = float(np.nanmin(rel[drawn].to_numpy(dtype=float)))
+    start = min(max(math.floor(100 * lowest - 1) / 100, 0.0), 0.99)
+    thresholds = np.linspace(start, 1.0, _PROFILE_POINTS)
+    return accuracy_profile(rel[drawn], thresholds)
 
 
 def _plot_profile(
@@ -314,25 +352,35 @@ def _plot_profile(
     out: Path,
     formats: Sequence[str],
 ) -> list[Path]:
-    curves = _profile_curves(acc, reference, metrics)
-    colors = _colors(list(curves.columns))
+    fig = _profile_figure(_profile_curves(acc, reference, metrics), metrics, protocol)
+    return _save(fig, out, f"uci_profile_{protocol}", formats)
+
+
+def _profile_figure(curves: pd.DataFrame, metrics: pd.DataFrame, protocol: str) -> Any:
+    """The accuracy-profile figure; the headline method (NTK-KARE) last, thick, strong red."""
+    order = [m for m in curves.columns if m != _HEADLINE] + (
+        [_HEADLINE] if _HEADLINE in curves.columns else [])
+    colors = _colors([m for m in order if m != _HEADLINE], avoid_red=True)
     fig, axes = _new_figure(1, 1, (7.5, 5.0))
     ax = axes[0, 0]
-    for method in curves.columns:
+    for z, method in enumerate(order, start=2):
         is_ours = metrics.loc[method, "source"] == SOURCE_KERNELKIT
-        ax.plot(curves.index, 100.0 * curves[method], drawstyle="steps-pre", color=colors[method],
-                lw=2.0 if is_ours else 1.0, ls="-" if is_ours else ":",
-                label=method if is_ours else f"{method} (Fernández-Delgado)")
+        style = {"color": colors.get(method), "lw": 1.6 if is_ours else 1.0,
+                 "ls": "-" if is_ours else ":", "alpha": 0.9}
+        if method == _HEADLINE:
+            style = {"color": _HEADLINE_COLOR, "lw": 3.0, "ls": "-", "alpha": 1.0}
+        ax.plot(curves.index, 100.0 * curves[method], drawstyle="steps-pre", zorder=z,
+                label=method if is_ours else f"{method} (Fernández-Delgado)", **style)
     ax.set_xlabel("t (fraction of the best accuracy on each data set)")
     ax.set_ylabel("% of data sets with accuracy ≥ t × best")
-    ax.set_xlim(0.5, 1.0)
+    ax.set_xlim(float(curves.index[0]), 1.0)
     ax.set_ylim(-2, 102)
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower left", fontsize="small")
     n = len(metrics.attrs["datasets"])
-    title = f"uci: accuracy profile over {n} data sets; {_PROTOCOL_TITLES[protocol]}"
-    fig.suptitle(textwrap.fill(title, 90), fontsize="medium")
-    return _save(fig, out, f"uci_profile_{protocol}", formats)
+    _fitted_suptitle(fig, f"uci: accuracy profile over {n} data sets; "
+                          f"{_PROTOCOL_TITLES[protocol]}")
+    return fig
 
 
 def _summary_section(metrics: pd.DataFrame, protocol: str) -> str:

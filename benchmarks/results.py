@@ -17,7 +17,7 @@ import json
 import math
 import os
 import pathlib
-import tempfile
+import secrets
 import time
 from typing import Any, Iterable
 
@@ -49,8 +49,13 @@ def atomic_write_text(path: pathlib.Path, text: str) -> None:
 
 
 def _atomic(path: pathlib.Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
+    """Call ``write(tmp)`` on a new file beside ``path``, then rename it to ``path``.
+
+    The file is created as ``open()`` would create it (mode 0666 less the
+    umask, 0644 as usual), not 0600 as :func:`tempfile.mkstemp` does.
+    """
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -71,7 +76,7 @@ class ResultStore:
             (0: after every unit); `close` writes the final one.
 
     Example:
-        >>> import tempfile
+        >>> import secrets
         >>> from kernelkit.benchmarks.results import ResultStore
         >>> store = ResultStore(tempfile.mkdtemp(), "csv")
         >>> unit = {"suite": "synthetic", "dataset": "a", "fold": "test", "split": "test",

@@ -64,7 +64,6 @@ def uci_summary(table: pd.DataFrame, protocol: str,
     from kernelkit.benchmarks.uci_metrics import uci_accuracy_table, uci_metrics
 
     acc = uci_accuracy_table(table, protocol)
-    acc = acc.drop(columns=[""], errors="ignore")  # rows of skipped data sets
     if datasets is not None:
         acc = acc[acc.index.isin(list(datasets))]
     if acc.empty or acc.notna().sum().sum() == 0:

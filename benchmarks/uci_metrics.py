@@ -37,6 +37,8 @@ from kernelkit.errors import InputError
 PROTOCOLS = ("arora", "paper")
 #: Tolerance of the ``acc >= t * best`` comparisons (accuracies are in %).
 _REL_TOL = 1e-9
+#: Accuracies (%) are rounded to this many decimals before ranking.
+_RANK_DECIMALS = 9
 METRIC_COLUMNS = (
     "source",
     "n_datasets",
@@ -54,8 +56,9 @@ SOURCE_REFERENCE = "delgado2014"
 def uci_accuracy_table(results: pd.DataFrame, protocol: str = "arora") -> pd.DataFrame:
     """Accuracy (%) of every method on every UCI data set under one protocol.
 
-    Only rows with ``metric == "accuracy"`` (and ``suite == "uci"`` when the
-    frame has a ``suite`` column) are read; rows whose ``status`` is not
+    Only rows with ``metric == "accuracy"`` and a method (and ``suite == "uci"``
+    when the frame has a ``suite`` column) are read: the row without a method
+    that marks a skipped data set adds no column. Rows whose ``status`` is not
     ``"ok"`` are ignored.
 
     * ``"arora"``: rows with ``split == "test"``. These are already the
@@ -122,6 +125,8 @@ def _accuracy_rows(results: pd.DataFrame) -> pd.DataFrame:
     rows = results[results["metric"] == "accuracy"]
     if "suite" in rows.columns:
         rows = rows[rows["suite"] == "uci"]
+    # A data set that could not be read leaves one row without a method: not a method.
+    rows = rows[rows["method"].fillna("").astype(str) != ""]
     return rows.assign(fold=rows["fold"].astype(str))
 
 
@@ -315,7 +320,8 @@ def friedman_ranks(table: pd.DataFrame) -> pd.Series:
     """Mean rank of each method over the data sets (1 = best, ties averaged).
 
     On each data set the methods that have an accuracy are ranked by
-    decreasing accuracy, tied methods sharing the mean of their ranks;
+    decreasing accuracy (rounded to 1e-9, so that float noise makes no
+    order), tied methods sharing the mean of their ranks;
     a method with ``NaN`` is left out of that data set's ranking, and its
     mean rank is over the data sets where it has one (as in Arora et al.'s
     and RFM's analysis code).
@@ -332,7 +338,10 @@ def friedman_ranks(table: pd.DataFrame) -> pd.Series:
         >>> friedman_ranks(pd.DataFrame({"a": [90.0, 80.0], "b": [90.0, 70.0]})).tolist()
         [1.25, 1.75]
     """
-    ranks = table.rank(axis=1, method="average", ascending=False, na_option="keep")
+    # Equal accuracies computed in different orders differ in the last bits
+    # (97.97297297297298 vs 97.97297297297297): round before ranking.
+    ranks = table.round(_RANK_DECIMALS).rank(axis=1, method="average", ascending=False,
+                                             na_option="keep")
     return ranks.mean(axis=0, skipna=True)
 
 

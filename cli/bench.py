@@ -1,5 +1,10 @@
 """``kernelkit bench SUITE`` and ``kernelkit plot RESULTS``.
 
+``bench`` is a group with one subcommand per suite; they share the common
+options (one decorator) and each adds its own (``--data-dir`` for the suites
+with data, the UCI options), so ``kernelkit bench uci --help`` shows the UCI
+options and quick grid.
+
 Keras is imported only after ``--backend``, ``--device`` and ``--dtype`` have
 set the environment. Progress bars and logs go to stderr; results go to files
 and a summary table to stdout. Expected errors are one line and exit code 1;
@@ -10,12 +15,13 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any, Callable
 
 import click
 
-from kernelkit.cli._backend import BACKENDS, select_backend as _select_backend
+from kernelkit.benchmarks.grids import SUITES, describe_grid
+from kernelkit.cli._backend import backend_option, select_backend as _select_backend
 
-SUITES = ("synthetic", "uci", "mnist", "higgs")
 DTYPES = ("float32", "float64")
 
 
@@ -100,67 +106,125 @@ class _RichReporter:
         self.progress.console.print(message, markup=False, highlight=False)
 
 
-@click.command()
-@click.argument("suite", type=click.Choice(SUITES))
-@click.option("--backend", type=click.Choice(BACKENDS), default=None,
-              help="Keras backend (default: $KERAS_BACKEND, else tensorflow).")
-@click.option("--device", default="cpu", show_default=True, help="cpu, gpu or gpu:N.")
-@click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True)
-@click.option("--seed", type=int, default=None, help="Run this one seed.")
-@click.option("--seeds", type=int, default=None, help="Run seeds 0..N-1 (default: the grid's).")
-@click.option("--grid", default="quick", show_default=True,
-              help="quick (CPU), paper, or a JSON file overriding the quick grid.")
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
-              help="Folder holding this suite's data (uci: the folders abalone/, ...). "
-                   "Default: $KERNELKIT_DATA/<uci121|mnist|higgs>, then the download cache.")
-@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
-              help="Output folder (default: results/SUITE).")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "parquet"]), default="csv",
-              show_default=True)
-@click.option("--resume", is_flag=True, help="Continue the run in --out; redo nothing finished.")
-@click.option("--datasets", default=None,
-              help="uci: comma-separated names or globs, e.g. 'iris,monks-*'.")
-@click.option("--max-n", type=int, default=None,
-              help="uci: subsample training sets above N points (seeded).")
-@click.option("--protocol", type=click.Choice(["arora", "paper"]), default="arora",
-              show_default=True,
-              help="uci: arora (honest: choose on validation, test on 4 folds) or paper "
-                   "(ORACLE: best over the grid on the validation half).")
-@click.option("--reference", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="uci: Fernandez-Delgado's accuracy table (delgado2014_results.txt) "
-                   "for P90/P95/PMA/Friedman rank.")
-@click.option("--workers", type=int, default=1, show_default=True,
-              help="Units run in parallel processes (each with --threads threads).")
-@click.option("--threads", type=int, default=1, show_default=True,
-              help="CPU threads per process (1 is fastest on small machines).")
-@click.option("-v", "--verbose", is_flag=True, help="Log every finished unit.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars or logs.")
-def bench(suite: str, backend: str | None, device: str, dtype: str, seed: int | None,
-          seeds: int | None, grid: str, data_dir: str | None, out: str | None, fmt: str,
-          resume: bool, datasets: str | None, max_n: int | None, protocol: str,
-          reference: str | None, workers: int, threads: int, verbose: bool,
-          quiet: bool) -> None:
-    """Run a benchmark suite: synthetic (Figure 1), uci, mnist or higgs (Figure 2)."""
-    if workers < 1 or threads < 1:
+def _options(*options: Any) -> Callable:
+    """A decorator applying click options in the order listed (top to bottom in --help)."""
+
+    def apply(func: Callable) -> Callable:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return apply
+
+
+_common_options = _options(
+    backend_option,
+    click.option("--device", default="cpu", show_default=True, help="cpu, gpu or gpu:N."),
+    click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True),
+    click.option("--seed", type=int, default=None, help="Run this one seed."),
+    click.option("--seeds", type=int, default=None,
+                 help="Run seeds 0..N-1 (default: the grid's)."),
+    click.option("--grid", default="quick", show_default=True,
+                 help="quick (below), paper, or a JSON file overriding the quick grid."),
+    click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+                 help="Output folder (default: results/SUITE)."),
+    click.option("--format", "fmt", type=click.Choice(["csv", "json", "parquet"]),
+                 default="csv", show_default=True),
+    click.option("--resume", is_flag=True,
+                 help="Continue the run in --out; redo nothing finished."),
+    click.option("--workers", type=int, default=1, show_default=True,
+                 help="Units run in parallel processes (each with --threads threads)."),
+    click.option("--threads", type=int, default=1, show_default=True,
+                 help="CPU threads per process (1 is fastest on small machines)."),
+    click.option("-v", "--verbose", is_flag=True, help="Log every finished unit."),
+    click.option("-q", "--quiet", is_flag=True, help="No progress bars or logs."),
+)
+_data_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False), default=None,
+    help="Folder holding this suite's data. "
+         "Default: $KERNELKIT_DATA/<uci121|mnist|higgs>, then the download cache.")
+_uci_options = _options(
+    click.option("--datasets", default=None,
+                 help="Comma-separated names or globs, e.g. 'iris,monks-*'."),
+    click.option("--max-n", type=int, default=None,
+                 help="Subsample training sets above N points (seeded)."),
+    click.option("--protocol", type=click.Choice(["arora", "paper"]), default="arora",
+                 show_default=True,
+                 help="arora (honest: choose on validation, test on 4 folds) or paper "
+                      "(ORACLE: best over the grid on the validation half)."),
+    click.option("--reference", type=click.Path(dir_okay=False, exists=True), default=None,
+                 help="Fernandez-Delgado's accuracy table (delgado2014_results.txt) "
+                      "for P90/P95/PMA/Friedman rank."),
+)
+#: suite -> (one-line help in ``bench --help``, its help text, its own options)
+_SUITE_HELP = {
+    "synthetic": ("Figure 1, the synthetic task (no data needed).",
+                  "Figure 1: NTK-KARE, after-NTK and DNN on the synthetic task (eq. 9); "
+                  "generates its own data.", ()),
+    "uci": ("Accuracy on the UCI collection (121 data sets).",
+            "The UCI collection (121 data sets): accuracy, P90/P95/PMA/Friedman rank; "
+            "folders abalone/, ... in --data-dir.", (_data_option, _uci_options)),
+    "mnist": ("Figure 2, MNIST 7 vs 9.", "Figure 2: MNIST 7 vs 9 (IDX files in --data-dir).",
+              (_data_option,)),
+    "higgs": ("Figure 2, Higgs.", "Figure 2: Higgs signal vs background (CSV in --data-dir).",
+              (_data_option,)),
+}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def bench() -> None:
+    """Run a benchmark suite: kernelkit bench SUITE [options] (SUITE --help: its grid)."""
+
+
+def _suite_command(suite: str) -> click.Command:
+    short, summary, extra = _SUITE_HELP[suite]
+
+    def command(**opts: Any) -> None:
+        _bench(suite, opts)
+
+    for decorator in reversed(extra):
+        command = decorator(command)
+    command = _common_options(command)
+    text = f"{summary}\n\n\b\n{describe_grid(suite, 'quick')}"
+    return click.command(suite, help=text, short_help=short,
+                         context_settings={"help_option_names": ["-h", "--help"]})(command)
+
+
+def _bench(suite: str, opts: dict) -> None:
+    """Run ``suite`` with the parsed options (the body of every ``bench SUITE``)."""
+    opts = {"data_dir": None, "datasets": None, "max_n": None, "protocol": "arora",
+            "reference": None, **opts}
+    if opts["workers"] < 1 or opts["threads"] < 1:
         raise click.UsageError("--workers and --threads must be at least 1.")
-    if max_n is not None and max_n < 2:
+    if opts["max_n"] is not None and opts["max_n"] < 2:
         raise click.BadParameter("must be at least 2.", param_hint="--max-n")
-    chosen = _select_backend(backend)
-    env = {"KERAS_BACKEND": chosen, **_device_env(device, chosen)}
-    if dtype == "float64" and chosen == "jax":
+    from kernelkit.errors import KernelkitError
+
+    if suite != "synthetic":  # no data: say so before any framework is imported
+        from kernelkit.data.paths import resolve_data_dir
+
+        try:
+            resolve_data_dir(suite, opts["data_dir"])
+        except KernelkitError as err:
+            raise click.ClickException(str(err)) from None
+    chosen = _select_backend(opts["backend"])
+    env = {"KERAS_BACKEND": chosen, **_device_env(opts["device"], chosen)}
+    if opts["dtype"] == "float64" and chosen == "jax":
         env["JAX_ENABLE_X64"] = "1"
     os.environ.update(env)
     from kernelkit.benchmarks._threads import apply_framework_threads, limit_threads_env
 
-    env.update(limit_threads_env(threads))
-    from kernelkit.errors import KernelkitError
-
+    env.update(limit_threads_env(opts["threads"]))
     try:
-        apply_framework_threads(chosen, threads)
-        _check_gpu(device)
-        _run(suite, env, locals())
+        apply_framework_threads(chosen, opts["threads"])
+        _check_gpu(opts["device"])
+        _run(suite, env, opts)
     except KernelkitError as err:
         raise click.ClickException(str(err)) from None
+
+
+for _suite in SUITES:
+    bench.add_command(_suite_command(_suite))
 
 
 def _run(suite: str, env: dict, opts: dict) -> None:

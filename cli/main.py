@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import sys
-
 import click
 
-from kernelkit.cli._backend import BACKENDS, select_backend as _select_backend
+from kernelkit.cli._backend import backend_option, select_backend as _select_backend
 
-backend_option = click.option(
-    "--backend", type=click.Choice(BACKENDS), default=None,
-    help="Keras backend (default: $KERAS_BACKEND, else Keras' default).")
 threads_option = click.option(
     "--threads", type=int, default=1, show_default=True,
     help="CPU threads for BLAS/XLA/TF/torch (1 is fastest on small machines).")

@@ -4,7 +4,11 @@ The public API. Names are loaded on first use (PEP 562), so ``import
 kernelkit`` and the subpackages that need no numerics (``kernelkit.cli``) do
 not import Keras; the first numerical name you touch imports Keras, which
 fixes the backend from ``KERAS_BACKEND`` as Keras does. kernelkit changes no
-global state on import.
+global state on import. Only if, at that first numerical name, Keras is not
+imported yet, ``KERAS_BACKEND`` is unset and Keras' default backend
+(tensorflow) is not installed, kernelkit sets ``KERAS_BACKEND`` to the first
+installed of jax, torch, tensorflow and warns once (see
+``kernelkit._backend_choice``).
 
 Example:
     >>> import numpy as np
@@ -45,18 +49,25 @@ _EXPORTS = {
 # package attribute of that name, which would shadow a lazily loaded function.
 _SUBMODULES = {"backends", "kernels", "testing", "solvers", "errors", "ridge", "risk",
                "network", "training", "data", "estimators"}
+#: Modules that import no Keras (their names need no backend).
+_KERAS_FREE = {"kernelkit.errors", "kernelkit.data"}
 
 __all__ = list(_EXPORTS) + ["__version__"]
 
 
 def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name) or (f"kernelkit.{name}" if name in _SUBMODULES else None)
+    if module is None:
+        raise AttributeError(f"module 'kernelkit' has no attribute {name!r}")
+    if module not in _KERAS_FREE:
+        from kernelkit._backend_choice import prepare_keras_import
+
+        prepare_keras_import()
     if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        value = getattr(importlib.import_module(module), name)
         globals()[name] = value
         return value
-    if name in _SUBMODULES:
-        return importlib.import_module(f"kernelkit.{name}")
-    raise AttributeError(f"module 'kernelkit' has no attribute {name!r}")
+    return importlib.import_module(module)
 
 
 def __dir__() -> list[str]:

@@ -41,3 +41,7 @@ class MemoryBudgetError(KernelkitError, MemoryError):
     The message says how much the request needs, how much is available, and
     what to do (fewer points, mini-batches, another solver, a larger device).
     """
+
+
+class BackendError(KernelkitError, ImportError):
+    """The Keras backend asked for is unknown or not installed; the message names the pip command."""

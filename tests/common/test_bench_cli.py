@@ -140,6 +140,14 @@ def test_uci_arora_with_corrupt_and_missing_data_sets(tmp_path):
         assert rows["lam_tilde"].iloc[0] in set(best["lam_tilde"])
     assert "honest" in result.output and "P90" in result.output
     assert "ORACLE" not in result.output
+    # The skipped data sets add no method to the summaries (no empty "|  |" row).
+    summary = pd.read_csv(out / "summary.csv", keep_default_na=False)
+    assert "" not in set(summary["method"]) and "|  |" not in (out / "summary.md").read_text()
+    plotted = CliRunner().invoke(main, ["plot", str(out), "--format", "png", "--reference",
+                                        str(SHARED / "delgado2014_results.txt")])
+    assert plotted.exit_code == 0, plotted.output
+    assert "|  |" not in (out / "uci_summary.md").read_text()
+    assert len(pd.read_csv(out / "uci_summary_arora.csv")) == 2 + 179
 
 
 @needs_data
@@ -227,3 +235,37 @@ def test_workers_give_the_same_results_as_one_process(tmp_path):
     cols = ["setting", "method", "seed", "lam_tilde", "status"]
     pd.testing.assert_frame_equal(tables[0][cols], tables[1][cols])
     assert (tables[0]["value"] - tables[1]["value"]).abs().max() < 1e-4 * tables[0]["value"].abs().max()
+
+
+def test_each_suite_help_shows_its_own_grid_and_options():
+    runner = CliRunner()
+    helps = {s: runner.invoke(main, ["bench", s, "--help"]) for s in ("synthetic", "uci", "mnist")}
+    assert all(r.exit_code == 0 for r in helps.values())
+    uci, synthetic, mnist = helps["uci"].output, helps["synthetic"].output, helps["mnist"].output
+    assert "--protocol" in uci and "--reference" in uci and "--datasets" in uci
+    assert "laplace: bandwidth=10" in uci and "lam_tilde: 7 values, 0.0001 .. 100" in uci
+    assert "--protocol" not in synthetic and "--data-dir" not in synthetic
+    assert "settings (gamma, sigma) {(1, 0), (1, 0.1)}" in synthetic and "epochs=100" in synthetic
+    assert "--data-dir" in mnist and "--protocol" not in mnist and "width={32, 64}" in mnist
+    group = runner.invoke(main, ["bench", "--help"]).output
+    assert all(s in group for s in ("synthetic", "uci", "mnist", "higgs")) and group != uci
+
+
+def test_quick_synthetic_grid_is_figure_1_at_gamma_1():
+    from kernelkit.benchmarks.grids import get_grid
+
+    quick = get_grid("synthetic")
+    assert quick["settings"] == [[1.0, 0.0], [1.0, 0.1]] and quick["seeds"] == 3
+    assert quick["n_train"] == 1000 and quick["ntk-kare"]["epochs"] == 100
+    assert quick["ntk-kare"]["learning_rate"] == [100.0] and quick["ntk-kare"]["z"] == 0.1
+    # docs/grids/figure1-gamma1.json (the measured Figure 1 grid) is the quick grid at sigma 0.
+    figure = get_grid("synthetic", pathlib.Path(__file__).parents[2] / "docs" / "grids"
+                      / "figure1-gamma1.json")
+    assert figure.pop("lam_tilde") == pytest.approx(quick.pop("lam_tilde"), rel=1e-12)
+    assert figure == {**quick, "settings": [[1.0, 0.0]]}
+    assert len(get_grid("synthetic", "paper")["settings"]) == 6
+
+
+def test_readme_mentions_the_example_command():
+    readme = (pathlib.Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "kernelkit example" in readme

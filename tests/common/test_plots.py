@@ -151,3 +151,83 @@ def test_modules_import_without_matplotlib():
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _one_setting(std_over_mean: float) -> pd.DataFrame:
+    """One setting whose spread is larger than its mean (a bad seed)."""
+    rows = []
+    for s, scale in enumerate([1.0, 1.0, 1.0 + 3 * std_over_mean]):
+        for lam in LAMS:
+            rows.append(_base(setting="gamma=1, sigma=0", method="ntk-kare", lam_tilde=lam,
+                              seed=s, value=0.01 * scale))
+        rows.append(_base(setting="gamma=1, sigma=0", method="dnn", seed=s, value=0.1 * scale))
+    return pd.DataFrame(rows)
+
+
+def test_mse_bands_stay_positive_on_a_log_axis():
+    from kernelkit.benchmarks.plots import _mse_figure
+
+    fig = _mse_figure(_series(_one_setting(3.0)), "synthetic")
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    bands = list(ax.collections) + list(ax.patches)  # fill_between; axhspan (the DNN)
+    assert len(bands) == 2
+    for band in bands:
+        paths = band.get_paths() if hasattr(band, "get_paths") else [band.get_path()]
+        for path in paths:
+            shown = band.get_transform().transform(path.vertices)  # display coordinates
+            y = ax.transData.inverted().transform(shown)[:, 1]
+            assert (y > 0).all(), y.min()
+
+
+def test_single_panel_title_fits_in_the_figure():
+    from kernelkit.benchmarks.plots import _mse_figure
+
+    fig = _mse_figure(_series(_one_setting(0.1)), "synthetic")
+    fig.canvas.draw()
+    box = fig._suptitle.get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width
+    assert fig._suptitle.get_text().startswith("synthetic: test MSE")
+
+
+def _narrow_uci(methods=("gaussian", "ntk-kare", "dnn")) -> pd.DataFrame:
+    """Accuracies all within 93-100 %: relative accuracies >= 0.93."""
+    rows = []
+    for i, dataset in enumerate(UCI_SETS):
+        for j, method in enumerate(methods):
+            for fold in "0123":
+                rows.append(_base(suite="uci", protocol="arora", dataset=dataset, setting=dataset,
+                                  fold=fold, split="test", method=method, config="{}",
+                                  lam_tilde=0.1, metric="accuracy",
+                                  value=0.93 + 0.07 * ((i + j) % 3) / 2))
+    return pd.DataFrame(rows)
+
+
+def test_profile_fits_the_data_and_draws_ntk_kare_last_and_strongest():
+    from kernelkit.benchmarks.plots import _profile_curves, _profile_figure
+    from kernelkit.benchmarks.uci_metrics import uci_accuracy_table, uci_metrics
+
+    acc = uci_accuracy_table(_narrow_uci(), "arora")
+    metrics = uci_metrics(acc)
+    fig = _profile_figure(_profile_curves(acc, None, metrics), metrics, "arora")
+    ax = fig.axes[0]
+    lo, hi = ax.get_xlim()
+    assert 0.9 <= lo <= 0.93 and hi == 1.0
+    lines = ax.get_lines()
+    assert lines[-1].get_label() == "ntk-kare"
+    assert lines[-1].get_zorder() == max(line.get_zorder() for line in lines)
+    assert lines[-1].get_linewidth() > max(line.get_linewidth() for line in lines[:-1])
+    from matplotlib.colors import to_rgb
+
+    red = np.array(to_rgb(lines[-1].get_color()))
+    assert all(np.abs(np.array(to_rgb(line.get_color())) - red).max() > 0.3 for line in lines[:-1])
+
+
+def test_skipped_data_set_adds_no_row_to_the_uci_summary(tmp_path):
+    results = make_results()
+    skipped = _base(suite="uci", protocol="arora", dataset="broken", setting="broken", fold="",
+                    split="", method="", metric="accuracy", status="skipped", reason="bad file")
+    plot_results(pd.concat([results, pd.DataFrame([skipped])]), tmp_path, formats=("png",))
+    assert "|  |" not in (tmp_path / "uci_summary.md").read_text(encoding="utf-8")
+    csv = pd.read_csv(tmp_path / "uci_summary_arora.csv", index_col="method")
+    assert set(csv.index) == {"ntk-kare", "gaussian", "dnn"}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import pytest
 
-from kernelkit.benchmarks.results import JOURNAL, ResultStore, read_results
+from kernelkit.benchmarks.results import JOURNAL, ResultStore, atomic_write_text, read_results
 from kernelkit.errors import InputError
 
 
@@ -54,3 +56,22 @@ def test_bad_format_and_status(tmp_path):
     store = ResultStore(tmp_path / "s", "csv")
     with pytest.raises(InputError, match="status"):
         store.add(_unit(0), [{**_unit(0), "status": "great"}])
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664)])
+def test_every_file_honours_the_umask(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        for fmt in ("csv", "json", "parquet"):
+            store = ResultStore(tmp_path / fmt, fmt)
+            store.add(_unit(0), _rows(_unit(0)))
+            store.close()
+        atomic_write_text(tmp_path / "csv" / "summary.md", "# Summary\n")
+    finally:
+        os.umask(old)
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {"results.csv", "results.json", "results.parquet",
+                                       JOURNAL, "summary.md"}
+    modes = {str(p.relative_to(tmp_path)): oct(stat.S_IMODE(p.stat().st_mode)) for p in files}
+    assert set(modes.values()) == {oct(mode)}, modes
+    assert not [p for p in tmp_path.rglob(".*") if p.is_file()]  # no temporary left

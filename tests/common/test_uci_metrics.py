@@ -304,3 +304,21 @@ def test_joined_table_order_and_sources():
     table, sources = joined_accuracy_table(HAND[["A"]], HAND[["B", "C"]].rename(columns=str.lower))
     assert list(table.columns) == ["A", "b", "c"]
     assert sources.tolist() == ["kernelkit", "delgado2014", "delgado2014"]
+
+
+def test_a_skipped_data_set_adds_no_method():
+    # The runner marks a data set it could not read with one row without a method.
+    rows = [_row("d1", "gaussian", "test", str(f), 0.9) for f in range(4)]
+    rows += [dict(_row("broken", "", "", "", float("nan"), status="skipped"), lam_tilde=None)]
+    for method in ("", None):
+        frame = pd.DataFrame(rows)
+        frame.loc[frame["dataset"] == "broken", "method"] = method
+        acc = uci_accuracy_table(frame, "arora")
+        assert list(acc.columns) == ["gaussian"] and list(uci_metrics(acc).index) == ["gaussian"]
+
+
+def test_friedman_ties_are_not_split_by_float_noise():
+    # The same accuracy computed in two orders (mean of folds): 97.97297297297298 vs ...297.
+    table = pd.DataFrame({"a": [97.97297297297298, 80.0], "b": [97.97297297297297, 80.0]})
+    assert table["a"].iloc[0] != table["b"].iloc[0]
+    assert friedman_ranks(table).tolist() == [1.5, 1.5]
