@@ -18,7 +18,7 @@ class KAREFitMixin:
 
     Subclasses define ``_make_kernel(n_features, n_outputs)`` and the shared
     parameters ``z, epochs, learning_rate, batch_size, optimizer, ridge,
-    random_state, dtype``.
+    random_state, dtype, solver``.
     """
 
     def _fit_targets(self, X: np.ndarray, Y: np.ndarray) -> None:
@@ -28,8 +28,9 @@ class KAREFitMixin:
         kernel = self._make_kernel(X.shape[1], n_outputs)
         history = fit_kare(kernel, X, Y, z=self.z, epochs=self.epochs,
                            learning_rate=self.learning_rate, optimizer=self.optimizer,
-                           batch_size=self.batch_size, seed=self.random_state)
-        self.krr_ = KernelRidge(kernel, ridge=self.ridge).fit(X, Y)
+                           batch_size=self.batch_size, seed=self.random_state,
+                           solver=self.solver)
+        self.krr_ = KernelRidge(kernel, ridge=self.ridge, solver=self.solver).fit(X, Y)
         self.kernel_, self.history_ = kernel, history
 
     def _scores(self, X: Any) -> np.ndarray:

@@ -18,7 +18,7 @@ class _KernelKAREParams(BaseEstimator):
                  epochs: int = 100, learning_rate: float = 0.1,
                  batch_size: int | None = None, optimizer: Any = "adam",
                  ridge: float | str = "kare", random_state: int | None = None,
-                 dtype: str = "float32") -> None:
+                 dtype: str = "float32", solver: str = "auto") -> None:
         self.kernel = kernel
         self.z = z
         self.epochs = epochs
@@ -28,6 +28,7 @@ class _KernelKAREParams(BaseEstimator):
         self.ridge = ridge
         self.random_state = random_state
         self.dtype = dtype
+        self.solver = solver
 
     def _make_kernel(self, n_features: int, n_outputs: int) -> TrainableKernel:
         """A fresh copy of ``kernel`` (never trained in place) in ``dtype``."""

@@ -21,7 +21,7 @@ class _NetworkParams(BaseEstimator):
                  epochs: int = 100, learning_rate: float = 1e-3,
                  batch_size: int | None = 32, optimizer: Any = "adam",
                  ridge: float | str = "kare", random_state: int | None = None,
-                 dtype: str = "float32") -> None:
+                 dtype: str = "float32", solver: str = "auto") -> None:
         self.depth = depth
         self.width = width
         self.activation = activation
@@ -32,6 +32,7 @@ class _NetworkParams(BaseEstimator):
         self.ridge = ridge
         self.random_state = random_state
         self.dtype = dtype
+        self.solver = solver
 
 
 class _NetworkMixin:
@@ -59,7 +60,7 @@ class _NetworkMixin:
         self._y_ndim = Y.ndim
         if self._predictor == "after_ntk":
             self.kernel_ = NTK(model)
-            self.krr_ = KernelRidge(self.kernel_, ridge=self.ridge).fit(X, Y)
+            self.krr_ = KernelRidge(self.kernel_, ridge=self.ridge, solver=self.solver).fit(X, Y)
 
     def _scores(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "model_")

@@ -16,7 +16,7 @@ class _NTKKAREParams(BaseEstimator):
                  z: float = 0.1, epochs: int = 100, learning_rate: float = 100.0,
                  batch_size: int | None = None, optimizer: Any = "sgd",
                  ridge: float | str = "kare", random_state: int | None = None,
-                 dtype: str = "float32") -> None:
+                 dtype: str = "float32", solver: str = "auto") -> None:
         self.depth = depth
         self.width = width
         self.activation = activation
@@ -28,6 +28,7 @@ class _NTKKAREParams(BaseEstimator):
         self.ridge = ridge
         self.random_state = random_state
         self.dtype = dtype
+        self.solver = solver
 
     def _make_kernel(self, n_features: int, n_outputs: int) -> NTK:
         model = mlp(n_features, depth=self.depth, width=self.width,
@@ -45,7 +46,9 @@ class NTKKARERegressor(KARERegressorMixin, _NTKKAREParams):
     regression on the trained NTK at ``ridge`` (``lam_tilde``; ``"kare"``
     chooses it by KARE on the training data). Defaults follow the paper's
     synthetic setting (depth 1, width 64, GELU, z = 0.1, SGD at learning rate
-    100 for 100 epochs).
+    100 for 100 epochs). ``solver`` (``"auto"``, ``"dense"``, ``"features"``)
+    picks the solver path of training and KRR (`kernelkit.solvers`); the NTK's
+    feature map makes ``"features"`` linear in the number of points.
 
     Attributes:
         kernel_: The trained `NTK`.

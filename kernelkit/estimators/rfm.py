@@ -148,12 +148,13 @@ def _psd_part(M: np.ndarray) -> np.ndarray:
 class _RFMParams(BaseEstimator):
     def __init__(self, bandwidth: float = 10.0, iterations: int = 5,
                  ridge: float | str = 1e-3, diag: bool = False,
-                 dtype: str = "float32") -> None:
+                 dtype: str = "float32", solver: str = "auto") -> None:
         self.bandwidth = bandwidth
         self.iterations = iterations
         self.ridge = ridge
         self.diag = diag
         self.dtype = dtype
+        self.solver = solver
 
 
 class _RFMFitMixin:
@@ -171,7 +172,7 @@ class _RFMFitMixin:
         history = []
         for step in range(int(self.iterations) + 1):
             kernel = LaplaceKernel(bandwidth, M=M, trainable=False, dtype=self.dtype)
-            krr = KernelRidge(kernel, ridge=self.ridge).fit(X, Y)
+            krr = KernelRidge(kernel, ridge=self.ridge, solver=self.solver).fit(X, Y)
             # (K/n + lam I) dual = Y, so the training residual is lam * dual.
             resid = krr.lam_ * np.asarray(ops.convert_to_numpy(krr.dual_coef_), dtype=np.float64)
             history.append(float(np.mean(resid ** 2)))
@@ -203,6 +204,8 @@ class RFMRegressor(_RFMFitMixin, KARERegressorMixin, _RFMParams):
             RFM's ``reg``), or ``"kare"`` to choose it by KARE at every fit.
         diag: Keep only the diagonal of ``M`` (feature weights, no rotations).
         dtype: Computation dtype, ``"float32"`` or ``"float64"``.
+        solver: Solver path of the KRR fits (``"auto"`` or ``"dense"``; the
+            Laplace kernel has no finite feature map).
 
     Attributes:
         M_: The final metric, numpy ``(d, d)`` float64.
