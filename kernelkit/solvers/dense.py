@@ -78,7 +78,7 @@ def kare_and_cotangent(K: Any, Y: Any, z: float) -> tuple[Any, Any]:
         >>> from kernelkit.solvers.dense import kare_and_cotangent
         >>> X = np.random.rand(8, 2)
         >>> value, G = kare_and_cotangent(X @ X.T, X[:, :1], 0.1)
-        >>> G.shape
+        >>> tuple(G.shape)
         (8, 8)
     """
     K = ops.convert_to_tensor(K)

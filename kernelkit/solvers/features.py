@@ -56,7 +56,7 @@ def kare_and_cotangent(Phi: Any, Y: Any, z: float) -> tuple[Any, Any]:
         >>> from kernelkit.solvers.features import kare_and_cotangent
         >>> Phi = np.random.rand(20, 3)
         >>> value, H = kare_and_cotangent(Phi, Phi[:, :1], 0.1)
-        >>> H.shape
+        >>> tuple(H.shape)
         (20, 3)
     """
     Phi = ops.convert_to_tensor(Phi)

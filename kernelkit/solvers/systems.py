@@ -53,7 +53,7 @@ class DenseSystem:
         >>> from kernelkit.solvers.systems import DenseSystem
         >>> X = np.random.rand(20, 2).astype("float32")
         >>> s = DenseSystem(GaussianKernel(1.0), X, X[:, :1])
-        >>> s.predict(s.solve(1e-3), X[:3]).shape
+        >>> tuple(s.predict(s.solve(1e-3), X[:3]).shape)
         (3, 1)
     """
 
@@ -121,7 +121,7 @@ class FeatureSystem:
         >>> from kernelkit.solvers.systems import FeatureSystem
         >>> X = np.random.rand(30, 2).astype("float32")
         >>> s = FeatureSystem(NTK(mlp(2, width=4, seed=0)), X, X[:, :1])
-        >>> s.predict(s.solve(1e-2), X[:3]).shape
+        >>> tuple(s.predict(s.solve(1e-2), X[:3]).shape)
         (3, 1)
     """
 
