@@ -82,6 +82,7 @@ def kare_and_cotangent(K: Any, Y: Any, z: float) -> tuple[Any, Any]:
         (8, 8)
     """
     K = ops.convert_to_tensor(K)
+    Y = ops.cast(ops.convert_to_tensor(Y), K.dtype)
     n, c = K.shape[0], Y.shape[1]
     with backends.no_tf32():
         L = cholesky(shifted(K, z), what="K/n + z I", remedy=REMEDY)

@@ -60,6 +60,7 @@ def kare_and_cotangent(Phi: Any, Y: Any, z: float) -> tuple[Any, Any]:
         (20, 3)
     """
     Phi = ops.convert_to_tensor(Phi)
+    Y = ops.cast(ops.convert_to_tensor(Y), Phi.dtype)
     n, P = Phi.shape
     c = Y.shape[1]
     with backends.no_tf32():
