@@ -1,14 +1,20 @@
 """One KARE training step as a pure function, compiled once per backend.
 
 The per-backend part is `kernelkit.backends.compile_function` (``jax.jit``,
-``tf.function``; PyTorch runs eagerly); everything else is shared.
+``tf.function``; PyTorch runs eagerly); everything else is shared. Pure
+steps (JAX, PyTorch) are cached by the structure they depend on, so fits of
+the same architecture reuse one compiled step.
 """
 
 from __future__ import annotations
 
+import collections
+import hashlib
+import json
 from typing import Any, Callable
 
 import keras
+import numpy as np
 from keras import ops
 
 from kernelkit import backends
@@ -25,6 +31,53 @@ def _all_finite(tensors: list) -> Any:
 
 def _to_float(x: Any) -> float:
     return float(keras.ops.convert_to_numpy(x))
+
+
+#: Compiled pure steps by structure (see `_structure_key`), most recent last.
+_COMPILED_STEPS: "collections.OrderedDict[str, Callable[..., tuple]]" = collections.OrderedDict()
+_CACHE_SIZE = 16
+
+
+def _structure_key(kernel: Any, optimizer: Any, z: float, solver: str) -> str | None:
+    """What a compiled pure step depends on besides its array arguments, or ``None``.
+
+    A pure step (JAX, PyTorch) receives the trainable values and the
+    optimiser state as arguments; it depends on the kernel's class and
+    configuration, its non-trainable values (compiled in as constants), the
+    optimiser's class and configuration, ``z`` and the solver path. Two fits
+    with equal keys (e.g. the same architecture from another seed) can share
+    one compiled step: JAX then compiles once per input shape, not once per fit.
+    """
+    def config(obj: Any) -> Any:
+        return _scrub(obj.get_config())
+
+    try:
+        fixed = [hashlib.sha1(np.ascontiguousarray(keras.ops.convert_to_numpy(v.value))).hexdigest()
+                 for v in kernel.non_trainable_variables]
+        return json.dumps([type(kernel).__qualname__, type(kernel).__module__, config(kernel),
+                           fixed, type(optimizer).__qualname__, config(optimizer), float(z),
+                           solver, keras.backend.standardize_dtype(kernel.compute_dtype)],
+                          sort_keys=True, default=str)
+    except (TypeError, ValueError, NotImplementedError):  # a config that is not JSON-able
+        return None
+
+
+#: Configuration entries a compiled step does not depend on (names, initialisers).
+_IRRELEVANT = {"name", "seed", "kernel_initializer", "bias_initializer", "initializer"}
+
+
+def _scrub(cfg: Any) -> Any:
+    if isinstance(cfg, dict):
+        return {k: _scrub(v) for k, v in cfg.items() if k not in _IRRELEVANT}
+    if isinstance(cfg, (list, tuple)):
+        return [_scrub(v) for v in cfg]
+    return cfg
+
+
+def _remember(key: str, step: Callable[..., tuple]) -> None:
+    _COMPILED_STEPS[key] = step
+    while len(_COMPILED_STEPS) > _CACHE_SIZE:
+        _COMPILED_STEPS.popitem(last=False)
 
 
 class KAREStepper:
@@ -70,8 +123,16 @@ class KAREStepper:
         # Eager: the factorisation outside autodiff (jitter possible). Compiled:
         # one traced function whose autodiff gradient is the same closed form.
         self._eager = make(objective.two_phase)
-        self._compiled = (backends.compile_function(make(self._traced(objective)))
-                          if compiled else self._eager)
+        if not compiled:
+            self._compiled = self._eager
+        else:
+            reuse = self.stateless and backends.prefers_compiled_calls()
+            key = _structure_key(kernel, optimizer, z, solver) if reuse else None
+            self._compiled = _COMPILED_STEPS.get(key) if key is not None else None
+            if self._compiled is None:
+                self._compiled = backends.compile_function(make(self._traced(objective)))
+                if key is not None:
+                    _remember(key, self._compiled)
 
     @staticmethod
     def _traced(objective: KAREObjective) -> Callable[..., tuple]:

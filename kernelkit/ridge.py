@@ -137,7 +137,8 @@ class KernelRidge(RegressorMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Predictions for ``X`` (m, d): shape (m,) or (m, c) as ``y`` was."""
-        out = self._system.predict(self._coef, self._inputs(X))
+        X = self._inputs(X)
+        out = self._system.predict(self._coef, X)
         return self._shape_output(keras.ops.convert_to_numpy(out))
 
     # ---------------------------------------------------------- ridge paths
@@ -155,7 +156,7 @@ class KernelRidge(RegressorMixin, BaseEstimator):
             Array ``(len(ridges), m)`` or ``(len(ridges), m, c)``.
         """
         lams = self._lams(ridges)
-        out = self._system.path(self._inputs(X), lams)
+        out = self._system.path(self._inputs(X), lams)  # _lams checked fitted
         return np.stack([self._shape_output(o) for o in out])
 
     def kare_path(self, ridges: Sequence[float]) -> np.ndarray:

@@ -218,4 +218,5 @@ def test_ridge_kare_and_get_params(problem):
     model = RFMRegressor(iterations=1, ridge="kare", dtype="float64").fit(X, Y)
     assert model.krr_.ridge_ in kk.ridge.DEFAULT_RIDGE_GRID
     assert RFMClassifier().get_params() == {
-        "bandwidth": 10.0, "iterations": 5, "ridge": 1e-3, "diag": False, "dtype": "float32"}
+        "bandwidth": 10.0, "iterations": 5, "ridge": 1e-3, "diag": False, "dtype": "float32",
+        "solver": "auto"}

@@ -120,3 +120,30 @@ def test_kernel_without_trainable_variables():
     assert fit_kare(fixed, X, y, epochs=0).kare == []
     with pytest.raises(kk.InputError, match="no trainable variables"):
         fit_kare(fixed, X, y, epochs=3)
+
+
+def test_fits_of_one_structure_share_a_compiled_step_and_match_a_fresh_one():
+    """A second fit of the same architecture reuses the compiled step (JAX) and
+    gives exactly what a fit with its own, freshly compiled step gives."""
+    from kernelkit import _kare_step, backends
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(30, 3)).astype("float32")
+    y = np.sin(X[:, 0]).astype("float32")
+
+    def fit(seed):
+        ntk = kk.NTK(kk.mlp(3, depth=1, width=8, seed=seed))
+        return ntk, fit_kare(ntk, X, y, epochs=3, learning_rate=5.0, solver="dense")
+
+    _kare_step._COMPILED_STEPS.clear()
+    fit(0)
+    cached = len(_kare_step._COMPILED_STEPS)
+    ntk_b, hist_b = fit(1)
+    assert len(_kare_step._COMPILED_STEPS) == cached  # no new entry: reused
+    if backends.prefers_compiled_calls():
+        assert cached == 1
+    _kare_step._COMPILED_STEPS.clear()
+    ntk_c, hist_c = fit(1)
+    np.testing.assert_array_equal(hist_b.step_kare, hist_c.step_kare)
+    for a, b in zip(ntk_b.trainable_variables, ntk_c.trainable_variables):
+        np.testing.assert_array_equal(to_numpy(a), to_numpy(b))

@@ -22,9 +22,10 @@ from kernelkit import backends
 from kernelkit.solvers.linalg import cho_solve, cholesky, cholesky_inverse
 
 REMEDY = (
-    "Remedies: use a larger z (or ridge), compute in float64 (kernelkit.enable_float64()), "
+    "Remedies: use a larger z, compute in float64 (kernelkit.enable_float64()), "
     "or check that the kernel is positive semi-definite."
 )
+RIDGE_REMEDY = REMEDY.replace("a larger z", "a larger ridge")
 
 
 def shifted(K: Any, z: float) -> Any:

@@ -24,7 +24,7 @@ import numpy as np
 from keras import ops
 
 from kernelkit import backends
-from kernelkit.solvers.dense import REMEDY
+from kernelkit.solvers.dense import RIDGE_REMEDY as REMEDY
 from kernelkit.solvers.linalg import cho_solve, cholesky
 from kernelkit.solvers.spectral import Spectrum, make_spectrum
 
