@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import keras
-import numpy as np
 from keras import ops
 
 from kernelkit import _ops, backends
-from kernelkit._dtypes import resolve_dtype
+from kernelkit._dtypes import conform, resolve_dtype
 from kernelkit._validation import check_finite, check_targets
 from kernelkit.errors import InputError
 from kernelkit.linalg import cholesky
@@ -62,8 +61,7 @@ def kare(K: Any, y: Any, z: float = 0.1) -> Any:
     """
     if not float(z) > 0:
         raise InputError(f"z must be positive, got {z!r}.")
-    if isinstance(K, np.ndarray) and K.dtype.kind == "f":
-        resolve_dtype(K.dtype)  # float64 numpy on JAX without x64: a clear error
+    K, y = conform(K, K, y, names=("K", "y"))  # kernelkit's dtype rule (kernelkit/_dtypes.py)
     K = ops.convert_to_tensor(K)
     shape = tuple(K.shape)
     if len(shape) != 2 or shape[0] != shape[1] or shape[0] == 0:
@@ -119,6 +117,7 @@ def kare_value_and_grad(
 
     x = check_matrix(x, "x")
     y = check_targets(y, x.shape[0])
+    x, y = conform(kernel, x, y, names=("x", "y"))
     dtype = kernel.compute_dtype
     x = ops.cast(ops.convert_to_tensor(x), dtype)
     y = ops.cast(ops.convert_to_tensor(y), dtype)

@@ -9,7 +9,7 @@ import numpy as np
 from keras import ops
 
 from kernelkit import backends
-from kernelkit._dtypes import check_result_dtype, resolve_dtype
+from kernelkit._dtypes import check_result_dtype, conform, resolve_dtype
 from kernelkit.errors import InputError
 from kernelkit._validation import check_matrix, check_same_features, same_values
 
@@ -79,6 +79,7 @@ class TrainableKernel(keras.layers.Layer):
         if x2 is not None:
             x2 = check_matrix(x2, "x2")
             check_same_features(x1, x2)
+        x1, x2 = conform(self, x1, x2, names=("x1", "x2"))
         return super().__call__(x1, x2, **kwargs)
 
     def call(self, x1: Any, x2: Any = None) -> Any:
@@ -104,7 +105,7 @@ class TrainableKernel(keras.layers.Layer):
         Returns:
             ``k(x_i, x_i)`` for each row.
         """
-        x = self._cast(check_matrix(x, "x"))
+        x = self._cast(conform(self, check_matrix(x, "x"), names=("x",)))
         if not self.built:
             self.build(tuple(x.shape))
         with backends.no_tf32():
