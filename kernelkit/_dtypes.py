@@ -145,14 +145,16 @@ def conform(target: Any, *arrays: Any, names: tuple = ("X", "y")) -> Any:
         >>> X.dtype, y.dtype
         (dtype('float32'), dtype('float32'))
     """
-    dtype = computation_dtype(target)
-    out = []
-    for x, name in zip(arrays, names):
+    checked = [None if x is None else as_array(x) for x in arrays]
+    for x, name in zip(checked, names):
         if x is not None:
-            x = as_array(x)
             check_numeric(x, name)
-            x = _cast(x, dtype, name, target)
-        out.append(x)
+    for x, x_checked in zip(arrays, checked):
+        if target is x:  # kare(K, y): K, checked, fixes the dtype
+            target = x_checked
+    dtype = computation_dtype(target)
+    out = [None if x is None else _cast(x, dtype, name, target)
+           for x, name in zip(checked, names)]
     return out[0] if len(out) == 1 else tuple(out)
 
 

@@ -163,9 +163,9 @@ def fit_kare(
     """
     X = np.asarray(check_matrix(X, "X"))
     y = np.asarray(check_targets(y, np.shape(X)[0]))
-    X, y = conform(kernel, X, y)
     if batch_size is not None and int(batch_size) < 2:
         raise InputError(f"batch_size must be at least 2 (KARE needs 2 points), got {batch_size}.")
+    X, y = conform(kernel, X, y)
     if validation_data is not None:
         validation_data = _check_validation(validation_data, X.shape[1], y.ndim)
         validation_data = conform(kernel, *validation_data, names=("X_val", "y_val"))
