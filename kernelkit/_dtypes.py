@@ -140,6 +140,7 @@ def conform(target: Any, *arrays: Any, names: tuple = ("X", "y")) -> Any:
     Example:
         >>> import numpy as np
         >>> from kernelkit import GaussianKernel
+        >>> from kernelkit._dtypes import conform
         >>> X, y = conform(GaussianKernel(1.0, dtype="float32"), np.ones((2, 1), "float32"),
         ...                np.ones(2, "float32"))
         >>> X.dtype, y.dtype
