@@ -20,7 +20,65 @@ def as_array(x: Any) -> Any:
     """Backend tensors and numpy arrays as they are; other array-likes via numpy."""
     if isinstance(x, np.ndarray) or hasattr(x, "shape") and hasattr(x, "dtype"):
         return x
-    return np.asarray(x)
+    try:
+        return np.asarray(x)
+    except ValueError as err:  # e.g. rows of different lengths
+        raise InputError(f"the input could not be read as an array: {err}") from None
+
+
+#: numpy dtype kinds of numbers kernelkit accepts: floats, signed and unsigned
+#: integers, and booleans (read as 0 and 1, as numpy and scikit-learn do).
+_REAL_KINDS = "fiub"
+
+
+def check_numeric(x: Any, name: str = "X") -> None:
+    """Raise `InputError` unless ``x`` holds real numbers (floats, integers or booleans).
+
+    Complex, string, bytes, object, datetime and other non-numeric arrays are
+    rejected with the remedy, before anything converts them (numpy would drop
+    an imaginary part with only a ``ComplexWarning``; JAX would fail with a
+    raw ``TypeError``). Booleans are accepted as 0 and 1.
+
+    Args:
+        x: A numpy array or backend tensor (anything with a ``dtype``).
+        name: Name used in the error message.
+
+    Raises:
+        InputError: For a non-real or non-numeric dtype.
+
+    Example:
+        >>> import numpy as np
+        >>> check_numeric(np.ones((2, 2), dtype=complex))
+        Traceback (most recent call last):
+        ...
+        kernelkit.errors.InputError: X is complex (complex128): ...
+    """
+    if isinstance(x, np.ndarray):
+        kind, label = x.dtype.kind, str(x.dtype)
+    else:
+        try:
+            label = keras.backend.standardize_dtype(x.dtype)
+        except (TypeError, ValueError, AttributeError):  # e.g. a pandas categorical
+            label, kind = str(x.dtype), "V"
+        else:
+            kind = "c" if label.startswith("complex") else "U" if label == "string" else "f"
+    if kind in _REAL_KINDS:
+        return
+    if kind == "c":
+        raise InputError(
+            f"{name} is complex ({label}): kernelkit works with real numbers only. Pass "
+            f"the real part ({name}.real), or the real and imaginary parts as separate "
+            "columns (np.concatenate([X.real, X.imag], axis=1)).")
+    if kind in "USO":
+        what = "strings" if kind in "US" else "Python objects (dtype object)"
+        raise InputError(
+            f"{name} holds {what}, not numbers ({label}). Convert it to a numeric array "
+            f"first, e.g. np.asarray({name}, dtype='float32') for numbers stored as "
+            "text or objects, or encode categorical columns (e.g. "
+            "sklearn.preprocessing.OneHotEncoder).")
+    raise InputError(
+        f"{name} has dtype {label}, which is not numeric; convert it to float32 or "
+        "float64 first.")
 
 
 def check_matrix(x: Any, name: str = "X", *, allow_empty: bool = False) -> Any:
@@ -35,9 +93,11 @@ def check_matrix(x: Any, name: str = "X", *, allow_empty: bool = False) -> Any:
         ``x`` itself, or a numpy array for lists and other array-likes.
 
     Raises:
-        InputError: On a wrong rank, an empty axis or NaN/inf values.
+        InputError: On non-numeric values (see `check_numeric`), a wrong rank,
+            an empty axis or NaN/inf values.
     """
     x = as_array(x)
+    check_numeric(x, name)
     shape = _shape(x)
     if len(shape) != 2:
         hint = (
@@ -85,8 +145,13 @@ def check_targets(y: Any, n: int, name: str = "y") -> Any:
     """Check targets of shape (n,) or (n, c): length ``n``, finite, not empty.
 
     Returns ``y`` itself, or a numpy array for lists and other array-likes.
+
+    Raises:
+        InputError: On non-numeric values (see `check_numeric`), a wrong
+            shape or length, or NaN/inf values.
     """
     y = as_array(y)
+    check_numeric(y, name)
     shape = _shape(y)
     if len(shape) not in (1, 2):
         raise InputError(f"{name} must have shape (n,) or (n, c), got {shape}.")

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import keras
+import numpy as np
 
 from kernelkit._dtypes import resolve_dtype
 from kernelkit.errors import InputError
@@ -24,7 +25,11 @@ def mlp(
     """Build the paper's MLP: ``depth`` hidden Dense layers and a linear output.
 
     Weights are drawn from ``U(-sqrt(6/n_in), sqrt(6/n_in))`` and biases from
-    ``U(-1/sqrt(n_in), 1/sqrt(n_in))``, with ``n_in`` the layer's fan-in.
+    ``U(-1/sqrt(n_in), 1/sqrt(n_in))``, with ``n_in`` the layer's fan-in, by
+    numpy (``np.random.default_rng(seed)``, layer by layer, weights then
+    biases), in float64, then cast to ``dtype`` and assigned exactly. A seed is
+    therefore the same network on every backend, bit for bit (Keras' own
+    initialisers draw from each backend's random generator).
 
     Args:
         input_dim: Number of input features ``d``.
@@ -32,7 +37,7 @@ def mlp(
         width: Units in each hidden layer.
         activation: Keras activation name of the hidden layers.
         output_dim: Number of outputs (classes for classification).
-        seed: Seed for the initial weights (``None``: random).
+        seed: Seed of the initial weights (``None``: fresh random weights).
         use_bias: Whether the layers have biases.
         dtype: Variable and compute dtype (default ``keras.config.floatx()``).
 
@@ -50,30 +55,47 @@ def mlp(
         if int(value) != value or value < (0 if name == "depth" else 1):
             raise InputError(f"{name} must be a positive integer, got {value!r}.")
     dtype = resolve_dtype(dtype)
-    seed_gen = None if seed is None else int(seed)
-    layers: list[keras.layers.Layer] = [keras.Input(shape=(int(input_dim),), dtype=dtype)]
-    fan_in = int(input_dim)
     sizes = [int(width)] * int(depth) + [int(output_dim)]
+    layers: list[keras.layers.Layer] = [keras.Input(shape=(int(input_dim),), dtype=dtype)]
     for i, units in enumerate(sizes):
         last = i == len(sizes) - 1
-        w = math.sqrt(6.0 / fan_in)
-        b = 1.0 / math.sqrt(fan_in)
-        layer_seed = None if seed_gen is None else seed_gen * 1000 + 2 * i
-        layers.append(
-            keras.layers.Dense(
-                units,
-                activation=None if last else activation,
-                use_bias=use_bias,
-                kernel_initializer=keras.initializers.RandomUniform(-w, w, seed=layer_seed),
-                bias_initializer=keras.initializers.RandomUniform(
-                    -b, b, seed=None if layer_seed is None else layer_seed + 1
-                ),
-                dtype=dtype,
-                name=f"dense_{i}" if not last else "output",
-            )
-        )
+        layers.append(keras.layers.Dense(
+            units, activation=None if last else activation, use_bias=use_bias,
+            kernel_initializer="zeros", bias_initializer="zeros", dtype=dtype,
+            name=f"dense_{i}" if not last else "output"))
+    model = keras.Sequential(layers, name=f"mlp_d{depth}_w{width}")
+    model.set_weights(initial_weights(int(input_dim), sizes, use_bias, seed, dtype))
+    return model
+
+
+def initial_weights(input_dim: int, sizes: list[int], use_bias: bool, seed: int | None,
+                    dtype: str) -> list[np.ndarray]:
+    """The paper's initial MLP weights, drawn by numpy (the same on every backend).
+
+    Args:
+        input_dim: Number of input features.
+        sizes: Units of each Dense layer, the output layer last.
+        use_bias: Whether the layers have biases.
+        seed: Seed of ``np.random.default_rng`` (``None``: fresh entropy).
+        dtype: The dtype of the returned arrays (drawn in float64, then cast).
+
+    Returns:
+        ``[W_0, b_0, W_1, b_1, ...]`` (no ``b_i`` without biases), in the order
+        of ``model.set_weights``.
+
+    Example:
+        >>> [w.shape for w in initial_weights(3, [4, 1], True, seed=0, dtype="float32")]
+        [(3, 4), (4,), (4, 1), (1,)]
+    """
+    rng = np.random.default_rng(seed)
+    out, fan_in = [], input_dim
+    for units in sizes:
+        w, b = math.sqrt(6.0 / fan_in), 1.0 / math.sqrt(fan_in)
+        out.append(rng.uniform(-w, w, size=(fan_in, units)).astype(dtype))
+        if use_bias:
+            out.append(rng.uniform(-b, b, size=(units,)).astype(dtype))
         fan_in = units
-    return keras.Sequential(layers, name=f"mlp_d{depth}_w{width}")
+    return out
 
 
 def forward(model: keras.Model, x: Any) -> Any:

@@ -10,6 +10,7 @@ from keras import ops
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
+from kernelkit._dtypes import conform
 from kernelkit._validation import check_matrix, check_targets
 from kernelkit.errors import InputError, NumericalError
 from kernelkit.kernels.base import TrainableKernel
@@ -102,6 +103,7 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         check_solver(self.solver)
         X = check_matrix(X, "X")
         y = check_targets(y, np.shape(X)[0])
+        X, y = conform(self.kernel, X, y)
         dtype = self.kernel.compute_dtype
         X_fit = ops.cast(ops.convert_to_tensor(X), dtype)
         Y = ops.cast(ops.convert_to_tensor(y), dtype)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import keras
-import numpy as np
 from keras import ops
 
-from kernelkit._dtypes import resolve_dtype
+from kernelkit._dtypes import conform, resolve_dtype
 from kernelkit._validation import check_finite, check_targets
 from kernelkit.errors import InputError
 from kernelkit.solvers import dense
@@ -79,8 +78,7 @@ def kare(K: Any, y: Any, z: float = DEFAULT_Z) -> Any:
         Estimator: Risk Prediction from Training Data", NeurIPS 2020.
     """
     z = check_z(z)
-    if isinstance(K, np.ndarray) and K.dtype.kind == "f":
-        resolve_dtype(K.dtype)  # float64 numpy on JAX without x64: a clear error
+    K, y = conform(K, K, y, names=("K", "y"))  # kernelkit's dtype rule (kernelkit/_dtypes.py)
     K = ops.convert_to_tensor(K)
     shape = tuple(K.shape)
     if len(shape) != 2 or shape[0] != shape[1] or shape[0] == 0:
@@ -140,6 +138,7 @@ def kare_value_and_grad(
     z = check_z(z)
     x = check_matrix(x, "x")
     y = check_targets(y, x.shape[0])
+    x, y = conform(kernel, x, y, names=("x", "y"))
     dtype = kernel.compute_dtype
     x = ops.cast(ops.convert_to_tensor(x), dtype)
     y = ops.cast(ops.convert_to_tensor(y), dtype)

@@ -1,5 +1,8 @@
 """A test mixin that every kernel, a user's too, can inherit.
 
+`KernelTestCase` is a pytest mixin (pytest collects its ``test_*`` methods):
+install pytest to use it (``pip install pytest``, or ``kernelkit[test]``).
+
 Example:
     In a pytest file::
 
@@ -56,22 +59,24 @@ class KernelTestCase:
     psd_tol: dict = {"float32": 1e-5, "float64": 1e-10}
 
     def create_kernel(self, dtype: str) -> Any:
-        """Return a fresh kernel computing in ``dtype``.
-
-        The kernel class must be registered with Keras
-        (``@keras.saving.register_keras_serializable()``) for the
-        serialisation and pickle checks.
-        """
+        """Return a fresh kernel computing in ``dtype``."""
         raise NotImplementedError("Implement create_kernel(self, dtype).")
 
     def create_inputs(self, n: int, seed: int = 0) -> np.ndarray:
-        """Inputs of shape ``(n, n_features)``; override for special domains."""
+        """Inputs of shape ``(n, n_features)``; override for special domains.
+
+        The checks cast them to the dtype under test (float64 inputs to a
+        float32 kernel would warn).
+        """
         return np.random.default_rng(seed).normal(size=(n, self.n_features))
 
     # ------------------------------------------------------------ helpers
     def dtypes(self) -> list[str]:
         """The dtypes to check: float32, and float64 where the backend has it."""
         return ["float32", "float64"] if backends.float64_enabled() else ["float32"]
+
+    def _inputs(self, n: int, dtype: str, seed: int = 0) -> np.ndarray:
+        return np.asarray(self.create_inputs(n, seed), dtype=dtype)
 
     def _close(self, a: Any, b: Any, dtype: str) -> None:
         a, b = to_numpy(a), to_numpy(b)
@@ -83,18 +88,18 @@ class KernelTestCase:
     def test_shape_and_x2_none(self) -> None:
         for dtype in self.dtypes():
             kernel = self.create_kernel(dtype)
-            x1, x2 = self.create_inputs(self.n1, 0), self.create_inputs(self.n2, 1)
+            x1, x2 = self._inputs(self.n1, dtype, 0), self._inputs(self.n2, dtype, 1)
             assert tuple(kernel(x1, x2).shape) == (self.n1, self.n2)
             self._close(kernel(x1), kernel(x1, x1), dtype)
 
     def test_symmetric(self) -> None:
         for dtype in self.dtypes():
-            K = to_numpy(self.create_kernel(dtype)(self.create_inputs(self.n1)))
+            K = to_numpy(self.create_kernel(dtype)(self._inputs(self.n1, dtype)))
             self._close(K, K.T, dtype)
 
     def test_positive_semidefinite(self) -> None:
         for dtype in self.dtypes():
-            K = to_numpy(self.create_kernel(dtype)(self.create_inputs(self.n1))).astype(
+            K = to_numpy(self.create_kernel(dtype)(self._inputs(self.n1, dtype))).astype(
                 np.float64
             )
             eig = np.linalg.eigvalsh((K + K.T) / 2)
@@ -103,13 +108,13 @@ class KernelTestCase:
     def test_diag_matches_gram(self) -> None:
         for dtype in self.dtypes():
             kernel = self.create_kernel(dtype)
-            x = self.create_inputs(self.n1)
+            x = self._inputs(self.n1, dtype)
             self._close(kernel.diag(x), np.diag(to_numpy(kernel(x))), dtype)
 
     def test_config_round_trip(self) -> None:
         for dtype in self.dtypes():
             kernel = self.create_kernel(dtype)
-            x = self.create_inputs(self.n1)
+            x = self._inputs(self.n1, dtype)
             K = kernel(x)
             clone = type(kernel).from_config(kernel.get_config())
             clone(x)
@@ -121,7 +126,7 @@ class KernelTestCase:
         import pickle
 
         kernel = self.create_kernel(self.dtypes()[-1])
-        x = self.create_inputs(self.n1)
+        x = self._inputs(self.n1, self.dtypes()[-1])
         K = kernel(x)
         restored = keras.saving.deserialize_keras_object(
             keras.saving.serialize_keras_object(kernel))
@@ -136,11 +141,11 @@ class KernelTestCase:
             K = kernel(self.create_inputs(self.n1).astype("float32"))
             assert keras.backend.standardize_dtype(K.dtype) == dtype
             assert keras.backend.standardize_dtype(kernel.diag(
-                self.create_inputs(self.n1)).dtype) == dtype
+                self._inputs(self.n1, "float32")).dtype) == dtype
 
     def test_mismatched_features_raise(self) -> None:
         kernel = self.create_kernel(self.dtypes()[-1])
-        x = self.create_inputs(self.n1)
+        x = self._inputs(self.n1, self.dtypes()[-1])
         bad = np.zeros((self.n2, self.n_features + 1))
         try:
             kernel(x, bad)
@@ -152,7 +157,7 @@ class KernelTestCase:
     def test_kare_gradient_finite(self) -> None:
         dtype = self.dtypes()[-1]
         kernel = self.create_kernel(dtype)
-        x = self.create_inputs(self.n1)
+        x = self._inputs(self.n1, dtype)
         y = np.sin(x.sum(axis=1))
         value, grads = kare_value_and_grad(kernel, x, y, z=0.1)
         assert np.isfinite(to_numpy(value))

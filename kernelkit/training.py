@@ -9,6 +9,7 @@ from typing import Any, Callable
 import keras
 import numpy as np
 
+from kernelkit._dtypes import conform
 from kernelkit._validation import check_matrix, check_targets
 from kernelkit.errors import InputError, NumericalError
 from kernelkit._kare_step import KAREStepper
@@ -176,8 +177,10 @@ def fit_kare(
     y = np.asarray(check_targets(y, np.shape(X)[0]))
     if batch_size is not None and int(batch_size) < 2:
         raise InputError(f"batch_size must be at least 2 (KARE needs 2 points), got {batch_size}.")
+    X, y = conform(kernel, X, y)
     if validation_data is not None:
         validation_data = _check_validation(validation_data, X.shape[1], y.ndim)
+        validation_data = conform(kernel, *validation_data, names=("X_val", "y_val"))
     if not kernel.built:
         kernel(X[:1])
     history = KAREHistory()

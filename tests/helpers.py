@@ -20,14 +20,18 @@ def jacobian_f64_tolerance(activation: str) -> float:
     """Tolerance of float64 checks on the "jacobian" NTK, which runs the model's
     own Keras forward pass; upstream Keras 3.15.1 limits it on some backends:
 
-    - torch: float64 Dense matmul runs in float32 (keras issue 23704): ~1e-7;
+    - torch: float64 Dense matmul runs in float32 (keras issue 23704): float32
+      accuracy, ~1e-7 and up to 1.2e-6 for a depth-4 SELU MLP (measured), so
+      held to the float32 tolerance 1e-5, as in tests/cross_backend;
     - JAX: ``ops.tanh`` returns float32 for float64 input: ~1e-7;
     - TensorFlow: ``tf.nn.gelu`` is accurate to ~2e-9 in float64, which
       grows to 1.5e-8 in the NTK of a depth-4 MLP (measured).
 
     The "structured" NTK avoids all three and is held to 1e-10 everywhere.
     """
-    if BACKEND == "torch" or (BACKEND == "jax" and activation == "tanh"):
+    if BACKEND == "torch":
+        return 1e-5
+    if BACKEND == "jax" and activation == "tanh":
         return 1e-6
     if BACKEND == "tensorflow" and activation == "gelu":
         return 1e-7

@@ -124,7 +124,7 @@ def test_tf32_is_off_inside_kernel_work_and_restored():
 
     from kernelkit import kare_value_and_grad
 
-    x = np.random.default_rng(0).normal(size=(6, 2))
+    x = np.random.default_rng(0).normal(size=(6, 2)).astype("float32")  # Spy's dtype
     _allow_tf32(True)
     try:
         assert backends.tf32_enabled() is True

@@ -13,7 +13,8 @@ import kernelkit as kk
 @pytest.fixture
 def data():
     rng = np.random.default_rng(0)
-    return rng.normal(size=(10, 3)), rng.normal(size=10)
+    # float32, the kernels' dtype here: float64 data would warn (PrecisionWarning).
+    return rng.normal(size=(10, 3)).astype("float32"), rng.normal(size=10).astype("float32")
 
 
 KERNELS = [

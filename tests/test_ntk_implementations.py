@@ -19,8 +19,9 @@ def _pair(depth, activation, use_bias, dtype, output_dim=1, seed=0):
     return kk.NTK(model, "structured"), kk.NTK(model, "jacobian")
 
 
-def _inputs(n=10, seed=0):
-    return np.random.default_rng(seed).normal(size=(n, 5))
+def _inputs(n=10, seed=0, dtype="float64"):
+    """Inputs in the kernel's dtype (float64 data into a float32 kernel would warn)."""
+    return np.random.default_rng(seed).normal(size=(n, 5)).astype(dtype)
 
 
 @pytest.mark.parametrize("depth", DEPTHS)
@@ -38,7 +39,7 @@ def test_float64_all_activations(depth, activation):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_without_bias(depth, dtype):
     s, j = _pair(depth, "gelu", False, dtype)
-    x = _inputs()
+    x = _inputs(dtype=dtype)
     tol = 1e-5 if dtype == "float32" else jacobian_f64_tolerance("gelu")
     assert rel_err(s(x), j(x)) <= tol
 
@@ -57,7 +58,7 @@ def test_float32(depth, activation):
 def test_multi_output_is_mean_of_per_output_ntks(dtype):
     """The convention: an NTK with k outputs is the mean of the k per-output NTKs."""
     model = kk.mlp(5, depth=2, width=6, output_dim=3, seed=3, dtype=dtype)
-    x = _inputs(8)
+    x = _inputs(8, dtype=dtype)
     per_output = []
     for j in range(3):
         single = kk.mlp(5, depth=2, width=6, output_dim=1, seed=3, dtype=dtype)

@@ -47,7 +47,7 @@ def test_failed_refit_keeps_the_previous_fit(data):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_path_multi_output_and_small_ridges(dtype, data):
-    X, y, Xt = data
+    X, y, Xt = (a.astype(dtype) for a in data)  # data in the kernel's dtype: no downcast
     Y = np.stack([y, np.cos(X[:, 0])], axis=1)
     kernel = kk.LaplaceKernel(2.0, dtype=dtype)
     model = kk.KernelRidge(kernel, ridge=1.0).fit(X, Y)

@@ -40,7 +40,8 @@ def test_divergence_stops_restores_and_records():
     restored = float(to_numpy(kk.kare(kernel(X.astype("float32")), y.astype("float32"))))
     assert restored == pytest.approx(history.step_kare[-1], rel=1e-4)
     # The restored kernel still gives a finite KRR.
-    pred = kk.KernelRidge(kernel, ridge=1e-3).fit(X, y).predict(X[:5])
+    pred = kk.KernelRidge(kernel, ridge=1e-3).fit(X.astype("float32"), y.astype("float32")).predict(
+        X[:5].astype("float32"))
     assert np.isfinite(pred).all()
 
 
@@ -68,8 +69,13 @@ def test_mini_batches_shuffle_and_fixed_order():
     assert h4.step_kare[0] == pytest.approx(first, rel=1e-12)
 
 
+def _float32(X, y):
+    """float32 data for the float32 kernels below (float64 data would warn)."""
+    return X.astype("float32"), y.astype("float32")
+
+
 def test_batch_size_must_allow_kare():
-    X, y = _synthetic(10, 3)
+    X, y = _float32(*_synthetic(10, 3))
     with pytest.raises(kk.InputError, match="batch_size"):
         fit_kare(kk.GaussianKernel(1.0), X, y, batch_size=1)
 
@@ -107,7 +113,7 @@ def test_validation_mse_matches_krr_oracle_and_logs():
 
 
 def test_bad_validation_data():
-    X, y = _synthetic(20, 7)
+    X, y = _float32(*_synthetic(20, 7))
     with pytest.raises(kk.InputError, match="pair"):
         fit_kare(kk.GaussianKernel(1.0), X, y, validation_data=X)
     with pytest.raises(kk.InputError, match="features"):
@@ -115,7 +121,7 @@ def test_bad_validation_data():
 
 
 def test_kernel_without_trainable_variables():
-    X, y = _synthetic(20, 8)
+    X, y = _float32(*_synthetic(20, 8))
     fixed = kk.GaussianKernel(1.0, trainable=False)
     assert fit_kare(fixed, X, y, epochs=0).kare == []
     with pytest.raises(kk.InputError, match="no trainable variables"):

@@ -48,8 +48,8 @@ class KernelKARERegressor(KARERegressorMixin, _KernelKAREParams):
 
     ``kernel`` is a template (Gaussian with bandwidth 1 by default): ``fit``
     trains a fresh copy built from its config (``kernel_``), so the same
-    template can be reused, cloned and grid-searched. The kernel class must be
-    registered with ``keras.saving.register_keras_serializable``. Defaults:
+    template can be reused, cloned and grid-searched (any `TrainableKernel`
+    subclass can: it is registered with Keras' serialisation on definition). Defaults:
     Adam at learning rate 0.1 for 100 full-batch epochs, ``ridge="kare"``.
 
     Example:

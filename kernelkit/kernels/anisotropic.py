@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
 import numpy as np
 from keras import ops
 
@@ -13,7 +12,6 @@ from kernelkit.kernels._distance import add_metric_weight, mahalanobis_squared_d
 from kernelkit.kernels.base import TrainableKernel
 
 
-@keras.saving.register_keras_serializable(package="kernelkit")
 class AnisotropicKernel(TrainableKernel):
     """Anisotropic Gaussian kernel ``k(x, x') = exp(-(x - x')^T M (x - x'))``.
 

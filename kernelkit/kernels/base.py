@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
 from typing import Any, Sequence
 
 import keras
@@ -9,7 +11,7 @@ import numpy as np
 from keras import ops
 
 from kernelkit import backends
-from kernelkit._dtypes import check_result_dtype, resolve_dtype
+from kernelkit._dtypes import check_result_dtype, conform, resolve_dtype
 from kernelkit.errors import InputError
 from kernelkit._validation import check_matrix, check_same_features, same_values
 
@@ -27,7 +29,15 @@ class TrainableKernel(keras.layers.Layer):
 
     Conventions: inputs are 2-D ``(n_samples, n_features)``; the dtype is the
     layer's (``dtype=`` argument, default ``keras.config.floatx()``); float64
-    on JAX requires x64 mode (see `kernelkit.enable_float64`).
+    on JAX requires x64 mode (see `kernelkit.enable_float64`); float64 data
+    given to a float32 kernel is cast with a ``PrecisionWarning`` (once per
+    kernel).
+
+    Every subclass is registered with Keras' serialisation on definition
+    (`__init_subclass__`), so it can be serialised, pickled, cloned and used
+    in the estimators without a decorator; an explicit
+    ``@keras.saving.register_keras_serializable(package=...)`` still chooses
+    another name.
 
     Args:
         **kwargs: Passed to ``keras.layers.Layer`` (``name``, ``dtype``).
@@ -53,6 +63,12 @@ class TrainableKernel(keras.layers.Layer):
         The design follows GPyTorch's ``Kernel``: shared work in the base class,
         the formula in the subclass.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Register every subclass with Keras' serialisation (see `registered_package`)."""
+        super().__init_subclass__(**kwargs)
+        keras.saving.register_keras_serializable(
+            package=registered_package(cls), name=cls.__qualname__)(cls)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -135,6 +151,7 @@ class TrainableKernel(keras.layers.Layer):
         if x2 is not None:
             x2 = check_matrix(x2, "x2")
             check_same_features(x1, x2)
+        x1, x2 = conform(self, x1, x2, names=("x1", "x2"))
         _check_gram_memory(self, x1.shape[0], x1.shape[0] if x2 is None else x2.shape[0])
         return super().__call__(x1, x2, **kwargs)
 
@@ -161,7 +178,7 @@ class TrainableKernel(keras.layers.Layer):
         Returns:
             ``k(x_i, x_i)`` for each row.
         """
-        x = self._cast(check_matrix(x, "x"))
+        x = self._cast(conform(self, check_matrix(x, "x"), names=("x",)))
         if not self.built:
             self.build(tuple(x.shape))
         with backends.no_tf32():
@@ -232,8 +249,37 @@ def _check_gram_memory(kernel: TrainableKernel, n1: int, n2: int) -> None:
          "solver='features' in KARE training and KernelRidge for kernels with a feature map"])
 
 
+def registered_package(cls: type) -> str:
+    """The package under which a kernel class is registered with Keras.
+
+    ``"kernelkit"`` for kernelkit's own kernels (their names are stable:
+    ``"kernelkit>NTK"``, ...); otherwise the class's module, e.g.
+    ``"my_kernels>RationalQuadratic"`` or ``"__main__>RationalQuadratic"``, so
+    that equal class names in different modules do not collide. Defining a
+    class again (a re-run notebook cell) registers the new definition under
+    the same name.
+
+    Example:
+        >>> from kernelkit import NTK
+        >>> registered_package(NTK)
+        'kernelkit'
+    """
+    module = cls.__module__
+    return "kernelkit" if module == "kernelkit" or module.startswith("kernelkit.") else module
+
+
 def _rebuild_kernel(config: dict, weights: list | None) -> TrainableKernel:
-    """Inverse of `TrainableKernel.__reduce__`."""
+    """Inverse of `TrainableKernel.__reduce__`.
+
+    Imports the kernel's module first (if it is not yet imported), so that a
+    kernel pickled in one process unpickles in another, e.g. a joblib worker.
+    """
+    module = config.get("module")
+    if module and module not in sys.modules:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass  # Keras then says which class it could not locate
     kernel = keras.saving.deserialize_keras_object(config)
     if weights is not None:
         if len(kernel.weights) != len(weights):  # variables created in build()

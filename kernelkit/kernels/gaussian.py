@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
 from keras import ops
 
 from kernelkit.kernels._distance import positive_scalar_weight, squared_distances
 from kernelkit.kernels.base import TrainableKernel
 
 
-@keras.saving.register_keras_serializable(package="kernelkit")
 class GaussianKernel(TrainableKernel):
     """Gaussian kernel ``k(x, x') = exp(-||x - x'||^2 / bandwidth^2)``.
 

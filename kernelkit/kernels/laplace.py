@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
 import numpy as np
 from keras import ops
 
@@ -19,7 +18,6 @@ from kernelkit.kernels._distance import (
 from kernelkit.kernels.base import TrainableKernel
 
 
-@keras.saving.register_keras_serializable(package="kernelkit")
 class LaplaceKernel(TrainableKernel):
     """Laplace kernel ``k(x, x') = exp(-||x - x'||_M / bandwidth)``.
 

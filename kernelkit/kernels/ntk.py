@@ -27,7 +27,6 @@ from kernelkit.kernels.base import TrainableKernel
 _IMPLEMENTATIONS = ("auto", "jacobian", "structured")
 
 
-@keras.saving.register_keras_serializable(package="kernelkit")
 class NTK(TrainableKernel):
     """Empirical NTK ``K(x, x') = grad_theta f(x) . grad_theta f(x')``.
 

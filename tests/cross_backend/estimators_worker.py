@@ -5,11 +5,12 @@ Writes OUT (npz) with keys "<quantity>/<what>" (predictions, KARE histories,
 trained weights, chosen ridges), computed from the fixed data and MLP weights
 of FIXTURE (estimators_fixture.npz).
 
-The estimators build their MLP with `kernelkit.mlp`, whose seeded initial
-weights differ between backends (each draws from its own random generator).
-The worker therefore injects the fixture's weights: `kernelkit.mlp`, as the
-estimator modules call it, is replaced by a wrapper that builds the model and
-then sets the fixture's weights for its number of outputs. Everything else
+The estimators build their MLP with `kernelkit.mlp`. Its seeded weights are
+now the same on every backend (tests/cross_backend/test_seed_consistency.py
+checks that); this test keeps the committed fixture's weights, independent of
+the seed's draws, by injecting them: `kernelkit.mlp`, as the estimator
+modules call it, is replaced by a wrapper that builds the model and then sets
+the fixture's weights for its number of outputs. Everything else
 (validation, target encoding, KARE training, KRR, ridge="kare") is the
 estimators' own code.
 """
