@@ -34,9 +34,10 @@ def _numpy(x: Any) -> np.ndarray:
 
 
 def _path(B: Any, Q: np.ndarray, w: np.ndarray, n: int, lams: Sequence[float]) -> np.ndarray:
-    """``B @ (Q / (w/n + lam))`` for every lam, on the host in float64: ``(L, m, c)``."""
+    """``B @ (Q / (w/n + lam))`` for every lam, on the host: ``(L, m, c)`` in ``B``'s dtype."""
+    dtype = keras.backend.standardize_dtype(B.dtype)
     B = _numpy(B)
-    return np.stack([B @ (Q / (w / n + lam)[:, None]) for lam in lams])
+    return np.stack([B @ (Q / (w / n + lam)[:, None]) for lam in lams]).astype(dtype)
 
 
 class DenseSystem:
