@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import resource
 import time
 from typing import Any, Callable, Iterator
 
@@ -20,6 +19,7 @@ import numpy as np
 
 from kernelkit.benchmarks.grids import configs
 from kernelkit.benchmarks.methods import Task, run_method
+from kernelkit.benchmarks.unitrun import classify
 from kernelkit.errors import DataError
 
 def _unit(suite: str, protocol: str, dataset: str, setting: str, fold: str, split: str,
@@ -185,7 +185,9 @@ def execute(unit: dict, dtype: str = "float32") -> list[dict]:
 
     A data or fitting error becomes one row with status ``failed`` (or
     ``skipped`` for a data error) and the reason; a diverged KARE training
-    keeps its (finite, restored) predictions with status ``diverged``.
+    keeps its (finite, restored) predictions with status ``diverged``. Out of
+    memory raises (engines retry it once). Engines call it through
+    `kernelkit.benchmarks.unitrun.run_unit`, which adds the unit's memory peak.
     """
     base = {k: unit[k] for k in ("suite", "protocol", "dataset", "setting", "fold", "split",
                                  "config", "seed")}
@@ -202,12 +204,13 @@ def execute(unit: dict, dtype: str = "float32") -> list[dict]:
         entries = run_method(unit["method"], task, json.loads(unit["config"]), unit["seed"],
                              unit["lams"])
     except Exception as err:  # noqa: BLE001 - a failed fit is a result, not a crash
+        if classify(err) == "oom":
+            raise  # the engine retries it, then records status "oom"
         entries = [(unit["method"], math.nan, math.nan, "failed",
                     f"{type(err).__name__}: {err}"[:500])]
     if "keep" in unit:
         entries = [e for e in entries if e[0] in unit["keep"] or e[3] == "failed"]
     elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return [{**base, **sizes, "method": method, "lam_tilde": lam, "metric": task.metric,
-             "value": value, "status": status, "reason": reason, "fit_time_s": elapsed,
-             "peak_mem_mb": peak} for method, lam, value, status, reason in entries]
+             "value": value, "status": status, "reason": reason, "fit_time_s": elapsed}
+            for method, lam, value, status, reason in entries]
