@@ -108,6 +108,8 @@ def worker_setup(env: dict, threads: int) -> None:
     limit_threads_env(threads)
     apply_framework_threads(backend, threads)
     load_only(backend)
+    import kernelkit.benchmarks.methods  # noqa: F401 - imports keras before a unit's clock
+    import kernelkit.estimators  # noqa: F401
 
 
 def worker_env(env: dict) -> dict:

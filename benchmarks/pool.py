@@ -4,7 +4,8 @@ Each worker is a process of its own with a pipe to the driver; it sets the
 driver's backend, device and threads before importing a framework, then runs
 the units it is sent. The driver waits on the pipes and on the processes'
 sentinels, so it sees a worker die at once, kills one whose unit outlives
-the timeout, and starts a fresh worker in its place. On Linux a worker dies
+the timeout (counted from the moment the worker starts the unit, not from
+its own start-up) and starts a fresh worker in its place. On Linux a worker dies
 with its driver (``PR_SET_PDEATHSIG``), so a killed driver leaves no orphans.
 """
 
@@ -40,6 +41,7 @@ def _worker_main(conn: Connection, env: dict, threads: int, dtype: str) -> None:
         if unit is None:
             return
         try:
+            conn.send(("started",))  # the unit's timeout counts from here
             conn.send(("ok", run_unit(unit, dtype, in_process=False)))
         except KeyboardInterrupt:
             return
@@ -111,7 +113,7 @@ class PoolEngine:
                         worker = self._pool[i] = self._spawn()
                     worker.unit = queue.pop()
                     worker.conn.send(worker.unit)
-                    worker.deadline = deadline(self.timeout)
+                    worker.deadline = float("inf")  # until the worker starts it
                     if on_start:
                         on_start(worker.unit)
             yield from self._collect(retries, queue)
@@ -122,6 +124,7 @@ class PoolEngine:
         soonest = min(w.deadline for w in busy)
         wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
              timeout=None if soonest == float("inf") else max(soonest - now, 0.0) + 0.01)
+        # (a "started" message also wakes this up: the loop then waits again)
         for i, worker in enumerate(self._pool):
             unit = worker.unit
             if unit is None:
@@ -145,13 +148,15 @@ class PoolEngine:
 
     def _outcome(self, worker: _Worker) -> tuple | None:
         """``("ok", rows)``, ``("reply", status, reason)``, ``("dead", status, reason)`` or None."""
-        if worker.conn.poll():
+        while worker.conn.poll():
             try:
                 message = worker.conn.recv()
             except (EOFError, OSError):
-                message = None
-            if message is not None:
-                return message if message[0] == "ok" else ("reply", *message)
+                break
+            if message[0] == "started":
+                worker.deadline = deadline(self.timeout)
+                continue
+            return message if message[0] == "ok" else ("reply", *message)
         if not worker.process.is_alive():
             code = worker.process.exitcode
             how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"

@@ -4,14 +4,16 @@
 --head`` on the head node, ``ray start --address HEAD:PORT`` on the others;
 kernelkit must be installed on every node). Without it a local cluster is
 started on 127.0.0.1 with the dashboard off and ``workers`` CPUs (default:
-all), and stopped by `RayEngine.close`. Workers get the driver's backend,
-device and thread settings as ``runtime_env`` environment variables, so they
+all), and stopped by `RayEngine.close`; a Ray already initialised in this
+process is used as it is. Workers get the driver's backend, device and
+thread settings as the tasks' ``runtime_env`` environment variables, so they
 apply before the worker imports a framework.
 
 At most as many tasks are submitted as the cluster can run at once (its CPUs
 over ``cpus_per_unit``, or its GPUs over ``gpus_per_unit``, checked every
-10 s so that nodes may join), so a unit's timeout counts from its start
-(including, for a fresh worker, the import of the framework).
+10 s so that nodes may join). With a timeout, each task reports on a small
+queue (a Ray actor holding no CPU) when its worker is set up and starts the
+unit: the timeout counts from there, not from the worker's start-up.
 """
 
 from __future__ import annotations
@@ -28,12 +30,18 @@ from kernelkit.errors import InputError
 _SETUP: tuple | None = None
 
 
-def _task(unit: dict, dtype: str, env: dict, threads: int) -> tuple:
-    """The Ray task: ``("ok", rows)`` or ``(status, reason)``; never raises for a unit."""
+def _task(unit: dict, dtype: str, env: dict, threads: int, started: Any, token: int) -> tuple:
+    """The Ray task: ``("ok", rows)`` or ``(status, reason)``; never raises for a unit.
+
+    Once set up, it puts ``token`` on the ``started`` queue (when there is a
+    timeout): the unit's timeout counts from there, not from the worker's start.
+    """
     global _SETUP
     if _SETUP != (tuple(sorted(env.items())), threads):
         worker_setup(env, threads)
         _SETUP = (tuple(sorted(env.items())), threads)
+    if started is not None:
+        started.put_nowait(token)
     try:
         return ("ok", run_unit(unit, dtype, in_process=False))
     except Exception as err:  # noqa: BLE001 - the driver records it
@@ -83,19 +91,23 @@ class RayEngine:
                                                               "JAX_PLATFORMS")}
             env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
         self.env = env
-        self._owned = not ray.is_initialized()
+        self._owned = not ray.is_initialized()  # else: the caller's Ray, left running
         if self._owned:
-            runtime_env = {"env_vars": {k: str(v) for k, v in env.items()}}
-            common = {"runtime_env": runtime_env, "log_to_driver": False,
-                      "configure_logging": False}
+            common = {"log_to_driver": False, "configure_logging": False}
             if address:
                 ray.init(address=address, **common)
             else:
                 ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False,
                          _node_ip_address="127.0.0.1", **common)
+        runtime_env = {"env_vars": {k: str(v) for k, v in env.items()}}
         self._remote = ray.remote(_task).options(num_cpus=self.cpus, num_gpus=self.gpus,
-                                                 max_retries=0)
-        self._slots, self._checked = 1, -float("inf")
+                                                 max_retries=0, runtime_env=runtime_env)
+        self._slots, self._checked, self._token = 1, -float("inf"), 0
+        self._started = None
+        if timeout:
+            from ray.util.queue import Queue
+
+            self._started = Queue(actor_options={"num_cpus": 0})
 
     def _capacity(self) -> int:
         """Units the cluster can run at once (refreshed every 10 s)."""
@@ -116,16 +128,21 @@ class RayEngine:
         queue = list(units)[::-1]
         retries = _Retries(self.name)
         pending: dict = {}  # ObjectRef -> (unit, deadline)
+        tokens: dict = {}  # token -> ObjectRef, until the task reports its start
         while queue or pending:
             while queue and len(pending) < self._capacity():
                 unit = queue.pop()
-                ref = self._remote.remote(unit, self.dtype, self.env, self.threads)
-                pending[ref] = (unit, deadline(self.timeout))
+                self._token += 1
+                ref = self._remote.remote(unit, self.dtype, self.env, self.threads,
+                                          self._started, self._token)
+                pending[ref], tokens[self._token] = (unit, float("inf")), ref
                 if on_start:
                     on_start(unit)
             soonest = min(d for _, d in pending.values())
-            wait = min(max(soonest - time.monotonic(), 0.0) + 0.01, 10.0)
+            wait = min(max(soonest - time.monotonic(), 0.0) + 0.01,
+                       1.0 if self._started else 10.0)
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=wait)
+            self._note_starts(pending, tokens)
             for ref in ready:
                 unit, _ = pending.pop(ref)
                 outcome = self._outcome(ref)
@@ -148,6 +165,15 @@ class RayEngine:
                     else:
                         yield unit, rows
 
+    def _note_starts(self, pending: dict, tokens: dict) -> None:
+        """Start the clocks of the tasks that reported their start."""
+        if self._started is None or self._started.empty():
+            return
+        for token in self._started.get_nowait_batch(self._started.qsize()):
+            ref = tokens.pop(token, None)
+            if ref in pending:
+                pending[ref] = (pending[ref][0], deadline(self.timeout))
+
     def _outcome(self, ref: Any) -> tuple:
         exc = self.ray.exceptions
         try:
@@ -162,5 +188,8 @@ class RayEngine:
 
     def close(self) -> None:
         """Shut Ray down if this engine started or joined it."""
+        if self._started is not None and self.ray.is_initialized():
+            self.ray.kill(self._started.actor)
+            self._started = None
         if self._owned and self.ray.is_initialized():
             self.ray.shutdown()

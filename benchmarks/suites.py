@@ -93,7 +93,7 @@ def plan_uci(grid: dict, seeds: list[int], root: str, datasets: Any = None,
     yield val
     if protocol != "arora":
         return
-    table = results()
+    table = _in_plan_order(results(), val)
     tests = []
     for name, _classes in names:
         for method, config, lams, keep in select_on_validation(table, name):
@@ -104,6 +104,19 @@ def plan_uci(grid: dict, seeds: list[int], root: str, datasets: Any = None,
                                  config, seed, lams, data)
                     tests.append({**unit, "keep": keep})
     yield tests
+
+
+def _in_plan_order(table: Any, units: list[dict]) -> Any:
+    """The rows in the order of the planned units (engines finish units in any order).
+
+    Ties in `select_on_validation` go to the first configuration in grid
+    order; this makes that independent of the order in which units finished.
+    """
+    rank: dict = {}
+    for unit in units:
+        rank.setdefault((unit["dataset"], unit["config"]), len(rank))
+    keys = [rank.get(k, len(rank)) for k in zip(table["dataset"], table["config"])]
+    return table.iloc[np.argsort(np.asarray(keys), kind="stable")]
 
 
 def select_on_validation(table: Any, dataset: str) -> list[tuple[str, dict, list, list]]:
