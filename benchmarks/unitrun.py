@@ -12,9 +12,13 @@ which wraps `kernelkit.benchmarks.suites.execute`:
   during the unit minus the resident memory when it started: the driver's own
   memory is left out), with ``/sampled`` where the peak was sampled.
 - Keras' global state is cleared after each unit (`keras.backend.clear_session`
-  and a garbage collection): without it every unit's models, optimisers and
-  their compiled train steps stay alive (about 12 MB a unit on JAX). Module
-  level caches of compiled steps and JAX's compilation caches are kept.
+  and a garbage collection). On JAX that is not enough: its caches keep an
+  executable for every shape seen (eager operations and jitted steps alike,
+  60-100 MB per new UCI data set), which made a one-process sweep grow by
+  about 13 MB a unit. Clearing them after every unit would throw away the
+  compiled steps that units of the same shapes share, so they are cleared
+  only when the process has grown by ``KERNELKIT_BENCH_CACHE_MB`` (default
+  1024) over its size after its first unit, followed by ``malloc_trim``.
 - ``KERNELKIT_TEST_FAULT`` (tests only) makes chosen units misbehave, to test
   the engines' timeouts, retries and dead workers.
 """
