@@ -227,12 +227,15 @@ def test_a_jax_bench_process_never_loads_tensorflow(uci, tmp_path):
                   "-q"], standalone_mode=False)
         finally:
             print("TF-AFTER-RUN", "tensorflow" in sys.modules)
-        # Control: the same kind of unit outside a bench process does load it (keras'
-        # serialize_keras_object asks tf.available), so the check above can fail.
+    """)
+    # Control, in a fresh process (Keras caches tf.available): the same kind of unit
+    # outside a bench process does load TensorFlow, so the check above can fail.
+    control = textwrap.dedent("""
+        import sys
         import numpy as np
         from kernelkit.benchmarks.methods import Task, run_method
         X = np.random.default_rng(0).normal(size=(20, 3)); y = (X[:, 0] > 0).astype(int)
-        run_method("laplace", Task(X, y, X, y, "classification"), {{"bandwidth": 1.0}}, 0, [0.1])
+        run_method("laplace", Task(X, y, X, y, "classification"), {"bandwidth": 1.0}, 0, [0.1])
         print("TF-WITHOUT-GUARD", "tensorflow" in sys.modules)
     """)
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
@@ -242,4 +245,6 @@ def test_a_jax_bench_process_never_loads_tensorflow(uci, tmp_path):
     assert "TF-AFTER-RUN False" in done.stdout, done.stdout
     table = read_results(tmp_path / "o")
     assert (table["status"] == "ok").all() and set(table["method"]) >= {"ntk-kare", "dnn", "rfm"}
-    assert "TF-WITHOUT-GUARD True" in done.stdout
+    done = subprocess.run([sys.executable, "-c", control], capture_output=True, text=True,
+                          timeout=600, env=env)
+    assert "TF-WITHOUT-GUARD True" in done.stdout, done.stderr[-3000:]
