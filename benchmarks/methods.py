@@ -1,7 +1,7 @@
 """The compared methods: fit once, score every lam_tilde of the grid.
 
 Each method maps a configuration and a task (train/test arrays, regression or
-classification) to ``(method, lam_tilde, value, status, reason)`` entries.
+classification) to `Entry` rows (method, lam_tilde, value, status, reason, solver).
 Kernel methods score the whole lam_tilde grid from one factorisation
 (`KernelRidge.predict_path`); the trained network ("dnn") has no lam_tilde.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -40,7 +40,23 @@ class Task:
         return "mse" if self.kind == "regression" else "accuracy"
 
 
-Entry = tuple[str, float, float, str, str]  # method, lam_tilde, value, status, reason
+class Entry(NamedTuple):
+    """One result of a method group: a method at one lam_tilde (NaN: none)."""
+
+    method: str
+    lam_tilde: float
+    value: float
+    status: str
+    reason: str
+    solver: str = ""
+
+
+def _solver_used(est: Any) -> str:
+    """The solver path(s) an estimator used: KARE training's and KRR's (one word if equal)."""
+    krr = getattr(getattr(est, "krr_", None), "solver_", "")
+    history = getattr(est, "history_", None)
+    train = getattr(history, "solver", "") if history is not None else ""
+    return krr if not train or train == krr else f"{train}/{krr}"
 
 
 def _score(task: Task, scores: np.ndarray, classes: np.ndarray | None) -> float:
@@ -57,7 +73,8 @@ def _score(task: Task, scores: np.ndarray, classes: np.ndarray | None) -> float:
 
 
 def _path_entries(name: str, task: Task, krr: Any, lams: Sequence[float],
-                  classes: np.ndarray | None, status: str = "ok", reason: str = "") -> list:
+                  classes: np.ndarray | None, status: str = "ok", reason: str = "",
+                  solver: str = "") -> list:
     if not len(lams):
         return []
     path = krr.predict_path(np.asarray(task.X_test, dtype=task.dtype), list(lams))
@@ -65,8 +82,8 @@ def _path_entries(name: str, task: Task, krr: Any, lams: Sequence[float],
     for lam, scores in zip(lams, path):
         value = _score(task, scores, classes)
         ok = math.isfinite(value)
-        entries.append((name, float(lam), value, status if ok else "failed",
-                        reason if ok else "non-finite predictions"))
+        entries.append(Entry(name, float(lam), value, status if ok else "failed",
+                             reason if ok else "non-finite predictions", solver or krr.solver_))
     return entries
 
 
@@ -89,11 +106,11 @@ def ntk_kare(task: Task, config: dict, seed: int, lams: Sequence[float]) -> list
         width=config["width"], activation=config.get("activation", "gelu"),
         z=config.get("z", 0.1), epochs=config["epochs"], learning_rate=config["learning_rate"],
         batch_size=batch, optimizer=config.get("optimizer", "sgd"), ridge=1.0,
-        random_state=seed, dtype=task.dtype))
+        random_state=seed, dtype=task.dtype, solver=config.get("solver", "auto")))
     history = est.history_
     status, reason = ("diverged", history.reason) if history.stopped_early else ("ok", "")
     return _path_entries("ntk-kare", task, est.krr_, lams, getattr(est, "classes_", None),
-                         status, reason)
+                         status, reason, _solver_used(est))
 
 
 def network(task: Task, config: dict, seed: int, lams: Sequence[float]) -> list:
@@ -107,21 +124,23 @@ def network(task: Task, config: dict, seed: int, lams: Sequence[float]) -> list:
         width=config["width"], activation=config.get("activation", "gelu"),
         epochs=config["epochs"], learning_rate=config["learning_rate"],
         batch_size=config.get("batch_size", 32), optimizer=config.get("optimizer", "adam"),
-        ridge=1.0, random_state=seed, dtype=task.dtype))
+        ridge=1.0, random_state=seed, dtype=task.dtype, solver=config.get("solver", "auto")))
     classes = getattr(est, "classes_", None)
     diverged = not np.isfinite(est.loss_curve_).all()
     status, reason = ("diverged", "non-finite training loss") if diverged else ("ok", "")
     out = to_numpy(forward(est.model_, np.asarray(task.X_test, dtype=task.dtype)))
     dnn = _score(task, out[:, 0] if out.shape[1] == 1 else out, classes)
-    entries = [("dnn", math.nan, dnn, status if math.isfinite(dnn) else "failed", reason)]
+    entries = [Entry("dnn", math.nan, dnn, status if math.isfinite(dnn) else "failed", reason)]
     return entries + _path_entries("after-ntk", task, est.krr_, lams, classes, status, reason)
 
 
-def _fixed_kernel(name: str, kernel: Any, task: Task, lams: Sequence[float]) -> list:
+def _fixed_kernel(name: str, kernel: Any, task: Task, lams: Sequence[float],
+                  solver: str = "auto") -> list:
     from kernelkit.estimators import KernelKAREClassifier, KernelKARERegressor
 
     est = _fit(task, _estimator(task.kind, KernelKARERegressor, KernelKAREClassifier,
-                                kernel=kernel, epochs=0, ridge=1.0, dtype=task.dtype))
+                                kernel=kernel, epochs=0, ridge=1.0, dtype=task.dtype,
+                                solver=solver))
     return _path_entries(name, task, est.krr_, lams, getattr(est, "classes_", None))
 
 
@@ -130,7 +149,8 @@ def gaussian(task: Task, config: dict, seed: int, lams: Sequence[float]) -> list
     from kernelkit.kernels import GaussianKernel
 
     bandwidth = config["bandwidth_scale"] * math.sqrt(task.X_train.shape[1])
-    return _fixed_kernel("gaussian", GaussianKernel(bandwidth, trainable=False), task, lams)
+    return _fixed_kernel("gaussian", GaussianKernel(bandwidth, trainable=False), task, lams,
+                         config.get("solver", "auto"))
 
 
 def laplace(task: Task, config: dict, seed: int, lams: Sequence[float]) -> list:
@@ -138,7 +158,7 @@ def laplace(task: Task, config: dict, seed: int, lams: Sequence[float]) -> list:
     from kernelkit.kernels import LaplaceKernel
 
     return _fixed_kernel("laplace", LaplaceKernel(config["bandwidth"], trainable=False),
-                         task, lams)
+                         task, lams, config.get("solver", "auto"))
 
 
 def rfm(task: Task, config: dict, seed: int, lams: Sequence[float]) -> list:
@@ -147,7 +167,8 @@ def rfm(task: Task, config: dict, seed: int, lams: Sequence[float]) -> list:
 
     est = _fit(task, _estimator(task.kind, RFMRegressor, RFMClassifier,
                                 bandwidth=config["bandwidth"],
-                                iterations=config.get("iterations", 5), dtype=task.dtype))
+                                iterations=config.get("iterations", 5), dtype=task.dtype,
+                                solver=config.get("solver", "auto")))
     return _path_entries("rfm", task, est.krr_, lams, getattr(est, "classes_", None))
 
 

@@ -13,6 +13,7 @@ moment leaves at most one partial last journal line, which is ignored on
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -29,10 +30,11 @@ from kernelkit.errors import InputError
 COLUMNS = (
     "suite", "protocol", "dataset", "setting", "fold", "split", "method", "config",
     "lam_tilde", "seed", "metric", "value", "n_train", "n_test", "d", "classes",
-    "fit_time_s", "peak_mem_mb", "status", "reason",
+    "fit_time_s", "peak_mem_mb", "mem_measure", "status", "reason", "unit_id", "engine",
+    "host", "device", "solver",
 )
-#: Status values of a row.
-STATUSES = ("ok", "skipped", "failed", "diverged")
+#: Status values of a row (``timeout`` and ``oom``: the unit's last attempt).
+STATUSES = ("ok", "skipped", "failed", "diverged", "timeout", "oom")
 FORMATS = ("csv", "json", "parquet")
 JOURNAL = "journal.jsonl"
 
@@ -41,6 +43,26 @@ def unit_key(unit: dict) -> str:
     """The identity of a unit of work: suite, data set, fold, split, method, config, seed."""
     fields = ("suite", "dataset", "fold", "split", "method", "config", "seed")
     return json.dumps([unit.get(f) for f in fields], default=str)
+
+
+def unit_id(unit: dict) -> str:
+    """A short stable hash of `unit_key` and the kernelkit version: the ``unit_id`` column.
+
+    A unit is pure: the same id means the same work and the same result, so a
+    unit may run on any engine, be retried or be resumed elsewhere.
+
+    Example:
+        >>> from kernelkit.benchmarks.results import unit_id
+        >>> len(unit_id({"suite": "uci", "dataset": "iris", "method": "laplace"}))
+        16
+    """
+    return _id_of_key(unit_key(unit))
+
+
+def _id_of_key(key: str) -> str:
+    from kernelkit import __version__
+
+    return hashlib.sha256(f"{key} kernelkit {__version__}".encode()).hexdigest()[:16]
 
 
 def atomic_write_text(path: pathlib.Path, text: str) -> None:
@@ -102,7 +124,7 @@ class ResultStore:
         self.fmt = fmt
         self.path = self.dir / f"results.{fmt}"
         self.journal = self.dir / JOURNAL
-        self._rows: list[dict] = []
+        self._rows: list[tuple] = []  # tuples in COLUMNS order: compact for 1e5 rows
         self._done: set[str] = set()
         self.export_interval = float(export_interval)
         self._exported_at = -math.inf
@@ -122,26 +144,30 @@ class ResultStore:
             except ValueError:
                 continue  # an empty or partial (killed mid-write) last line
             good.append(line)
-            self._done.add(record["key"])
-            self._rows.extend(record["rows"])
+            uid = record.get("unit_id") or _id_of_key(record["key"])  # pre-unit_id journals
+            self._done.add(uid)
+            self._rows.extend(_as_tuple({**row, "unit_id": row.get("unit_id") or uid})
+                              for row in record["rows"])
         # Drop a partial tail so that the next append starts on a fresh line.
         atomic_write_text(self.journal, "".join(g.decode() + "\n" for g in good))
         self._export()  # the table may lag the journal after a kill
 
     def done(self, unit: dict) -> bool:
         """Whether ``unit`` finished in this run or in the resumed one."""
-        return unit_key(unit) in self._done
+        return unit_id(unit) in self._done
 
     def add(self, unit: dict, rows: Iterable[dict]) -> None:
         """Record a finished unit's rows: journal line (fsynced), then the table."""
-        rows = [_normalise(r) for r in rows]
-        line = json.dumps({"key": unit_key(unit), "rows": rows}, default=_json_default)
+        uid = unit_id(unit)
+        rows = [_normalise({**r, "unit_id": uid}) for r in rows]
+        line = json.dumps({"key": unit_key(unit), "unit_id": uid, "rows": rows},
+                          default=_json_default)
         with open(self.journal, "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
             fh.flush()
             os.fsync(fh.fileno())
-        self._done.add(unit_key(unit))
-        self._rows.extend(rows)
+        self._done.add(uid)
+        self._rows.extend(_as_tuple(r) for r in rows)
         if time.monotonic() - self._exported_at >= self.export_interval:
             self._export()
 
@@ -162,6 +188,10 @@ class ResultStore:
             _atomic(self.path, lambda tmp: df.to_json(tmp, orient="records", indent=1))
         else:
             _atomic(self.path, lambda tmp: df.to_parquet(tmp, index=False))
+
+
+def _as_tuple(row: dict) -> tuple:
+    return tuple(row.get(c) for c in COLUMNS)
 
 
 def _normalise(row: dict) -> dict:

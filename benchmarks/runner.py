@@ -1,9 +1,10 @@
-"""Run a suite: plan its units, skip finished ones, execute, record, summarise.
+"""Run a suite: plan its units, skip finished ones, hand them to an engine, record.
 
 The executing process must have its Keras backend, threads and devices set
-before this module runs anything (``kernelkit bench`` does that). With
-``workers > 1`` units run in spawned worker processes, each single-threaded
-by default and set up the same way; results are written by this process only.
+before this module runs anything (``kernelkit bench`` does that). The engine
+(`kernelkit.benchmarks.engines`) runs the units in this process, in worker
+processes or on a Ray cluster, each worker set up the same way; results are
+written by this process only, so a run resumes on any engine.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import pathlib
 import platform
 import subprocess
 import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Any, Callable, Protocol
+from typing import Protocol
 
 import pandas as pd
 
+from kernelkit.benchmarks._framework import load_only
+from kernelkit.benchmarks.engines import make_engine
+from kernelkit.benchmarks.rayengine import import_ray
 from kernelkit.benchmarks.grids import get_grid
 from kernelkit.benchmarks.results import ResultStore, atomic_write_text
 from kernelkit.benchmarks.suites import PLANS, execute
@@ -31,12 +34,16 @@ class Reporter(Protocol):
     """What the runner tells its caller (the CLI draws progress bars from it)."""
 
     def phase(self, label: str, total: int, done: int) -> None: ...
+    def unit_started(self, unit: dict) -> None: ...
     def unit_done(self, unit: dict, rows: list[dict]) -> None: ...
     def log(self, message: str) -> None: ...
 
 
 class _Silent:
     def phase(self, label: str, total: int, done: int) -> None:
+        pass
+
+    def unit_started(self, unit: dict) -> None:
         pass
 
     def unit_done(self, unit: dict, rows: list[dict]) -> None:
@@ -60,8 +67,14 @@ class RunOptions:
     protocol: str = "arora"
     fmt: str = "csv"
     resume: bool = False
-    workers: int = 1
+    workers: int | None = None
+    engine: str = "local"
+    address: str | None = None
+    cpus_per_unit: float = 1.0
+    gpus_per_unit: float = 0.0
+    unit_timeout: float | None = None
     dtype: str = "float32"
+    solver: str = "auto"
     threads: int = 1
     device: str = "cpu"
     reference: str | None = None
@@ -87,7 +100,12 @@ def run_suite(options: RunOptions, reporter: Reporter | None = None) -> pd.DataF
         >>> table = run_suite(RunOptions("synthetic", "results/synthetic"))  # doctest: +SKIP
     """
     reporter = reporter or _Silent()
+    if options.engine == "ray":
+        import_ray()  # fail before anything is written when Ray is missing
     grid = get_grid(options.suite, options.grid)
+    if options.solver != "auto":  # a requested path is part of each unit's configuration
+        for method in grid["methods"]:
+            grid[method]["solver"] = options.solver
     seeds = options.seeds if options.seeds is not None else list(range(grid["seeds"]))
     root = None
     if options.suite != "synthetic":
@@ -109,16 +127,26 @@ def run_suite(options: RunOptions, reporter: Reporter | None = None) -> pd.DataF
     plan = PLANS[options.suite](grid=grid, seeds=seeds, root=root, datasets=options.datasets,
                                 max_n=options.max_n, protocol=options.protocol,
                                 results=store.table, on_skip=on_skip)
+    undo = load_only(options.env.get("KERAS_BACKEND", "tensorflow"))  # in-process units
+    engine = None
     try:
+        engine = make_engine(options.engine, dtype=options.dtype, env=options.env,
+                             threads=options.threads, workers=options.workers,
+                             timeout=options.unit_timeout, address=options.address,
+                             cpus_per_unit=options.cpus_per_unit,
+                             gpus_per_unit=options.gpus_per_unit)
         for number, units in enumerate(plan, start=1):
             todo = [u for u in units if not store.done(u)]
             label = _phase_label(options, number)
             reporter.phase(label, len(units), len(units) - len(todo))
-            for unit, rows in _execute_all(todo, options):
+            for unit, rows in engine.run(todo, on_start=getattr(reporter, "unit_started", None)):
                 store.add(unit, rows)
                 reporter.unit_done(unit, rows)
-    finally:  # also on Ctrl-C: the table holds every finished unit
+    finally:  # also on Ctrl-C: the journal holds every finished unit, the table is written
+        if engine is not None:
+            engine.close()
         store.close()
+        undo()
     return store.table()
 
 
@@ -126,32 +154,6 @@ def _phase_label(options: RunOptions, number: int) -> str:
     if options.suite != "uci":
         return options.suite
     return "uci: validation half" if number == 1 else "uci: 4 test folds"
-
-
-def _execute_all(units: list[dict], options: RunOptions):
-    """Yield ``(unit, rows)`` as units finish, in-process or in worker processes."""
-    if options.workers <= 1 or len(units) <= 1:
-        for unit in units:
-            yield unit, execute(unit, options.dtype)
-        return
-    import multiprocessing
-
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=options.workers, mp_context=context,
-                             initializer=_init_worker, initargs=(options.env, options.threads)
-                             ) as pool:
-        futures = {pool.submit(execute, unit, options.dtype): unit for unit in units}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
-
-
-def _init_worker(env: dict, threads: int) -> None:
-    """A worker process: the parent's backend, device and thread settings."""
-    os.environ.update(env)
-    from kernelkit.benchmarks._threads import apply_framework_threads, limit_threads_env
-
-    limit_threads_env(threads)
-    apply_framework_threads(env.get("KERAS_BACKEND", "tensorflow"), threads)
 
 
 def _git_revision() -> str:

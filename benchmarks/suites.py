@@ -12,14 +12,14 @@ from __future__ import annotations
 import functools
 import json
 import math
-import resource
 import time
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from kernelkit.benchmarks.grids import configs
-from kernelkit.benchmarks.methods import Task, run_method
+from kernelkit.benchmarks.methods import Entry, Task, run_method
+from kernelkit.benchmarks.unitrun import classify
 from kernelkit.errors import DataError
 
 def _unit(suite: str, protocol: str, dataset: str, setting: str, fold: str, split: str,
@@ -93,7 +93,7 @@ def plan_uci(grid: dict, seeds: list[int], root: str, datasets: Any = None,
     yield val
     if protocol != "arora":
         return
-    table = results()
+    table = _in_plan_order(results(), val)
     tests = []
     for name, _classes in names:
         for method, config, lams, keep in select_on_validation(table, name):
@@ -104,6 +104,19 @@ def plan_uci(grid: dict, seeds: list[int], root: str, datasets: Any = None,
                                  config, seed, lams, data)
                     tests.append({**unit, "keep": keep})
     yield tests
+
+
+def _in_plan_order(table: Any, units: list[dict]) -> Any:
+    """The rows in the order of the planned units (engines finish units in any order).
+
+    Ties in `select_on_validation` go to the first configuration in grid
+    order; this makes that independent of the order in which units finished.
+    """
+    rank: dict = {}
+    for unit in units:
+        rank.setdefault((unit["dataset"], unit["config"]), len(rank))
+    keys = [rank.get(k, len(rank)) for k in zip(table["dataset"], table["config"])]
+    return table.iloc[np.argsort(np.asarray(keys), kind="stable")]
 
 
 def select_on_validation(table: Any, dataset: str) -> list[tuple[str, dict, list, list]]:
@@ -185,7 +198,9 @@ def execute(unit: dict, dtype: str = "float32") -> list[dict]:
 
     A data or fitting error becomes one row with status ``failed`` (or
     ``skipped`` for a data error) and the reason; a diverged KARE training
-    keeps its (finite, restored) predictions with status ``diverged``.
+    keeps its (finite, restored) predictions with status ``diverged``. Out of
+    memory raises (engines retry it once). Engines call it through
+    `kernelkit.benchmarks.unitrun.run_unit`, which adds the unit's memory peak.
     """
     base = {k: unit[k] for k in ("suite", "protocol", "dataset", "setting", "fold", "split",
                                  "config", "seed")}
@@ -202,12 +217,13 @@ def execute(unit: dict, dtype: str = "float32") -> list[dict]:
         entries = run_method(unit["method"], task, json.loads(unit["config"]), unit["seed"],
                              unit["lams"])
     except Exception as err:  # noqa: BLE001 - a failed fit is a result, not a crash
-        entries = [(unit["method"], math.nan, math.nan, "failed",
-                    f"{type(err).__name__}: {err}"[:500])]
+        if classify(err) == "oom":
+            raise  # the engine retries it, then records status "oom"
+        entries = [Entry(unit["method"], math.nan, math.nan, "failed",
+                         f"{type(err).__name__}: {err}"[:500])]
     if "keep" in unit:
-        entries = [e for e in entries if e[0] in unit["keep"] or e[3] == "failed"]
+        entries = [e for e in entries if e.method in unit["keep"] or e.status == "failed"]
     elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    return [{**base, **sizes, "method": method, "lam_tilde": lam, "metric": task.metric,
-             "value": value, "status": status, "reason": reason, "fit_time_s": elapsed,
-             "peak_mem_mb": peak} for method, lam, value, status, reason in entries]
+    return [{**base, **sizes, "method": e.method, "lam_tilde": e.lam_tilde,
+             "metric": task.metric, "value": e.value, "status": e.status, "reason": e.reason,
+             "solver": e.solver, "fit_time_s": elapsed} for e in entries]

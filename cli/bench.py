@@ -65,7 +65,7 @@ def _seeds(seed: int | None, seeds: int | None) -> list[int] | None:
 
 
 class _RichReporter:
-    """Progress bars and log lines on stderr (nothing with ``quiet``)."""
+    """One progress bar per phase (finished, running, failed units, ETA) and logs on stderr."""
 
     def __init__(self, quiet: bool, verbose: bool) -> None:
         from rich.console import Console
@@ -75,10 +75,12 @@ class _RichReporter:
         self.console = Console(stderr=True, quiet=quiet)
         self.verbose = verbose
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                 MofNCompleteColumn(), TimeElapsedColumn(),
-                                 TimeRemainingColumn(), console=self.console,
-                                 disable=quiet, transient=False)
+                                 MofNCompleteColumn(), TextColumn("{task.fields[state]}"),
+                                 TimeElapsedColumn(), TimeRemainingColumn(),
+                                 console=self.console, disable=quiet, transient=False)
         self.task = None
+        self.running: set = set()
+        self.failed = 0
 
     def __enter__(self) -> "_RichReporter":
         self.progress.start()
@@ -87,19 +89,31 @@ class _RichReporter:
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
 
+    def _state(self) -> str:
+        return f"{len(self.running)} running, {self.failed} failed"
+
     def phase(self, label: str, total: int, done: int) -> None:
         if done:
             self.log(f"{label}: {done} of {total} units already done (resumed)")
-        self.task = self.progress.add_task(label, total=total, completed=done)
+        self.running, self.failed = set(), 0
+        self.task = self.progress.add_task(label, total=total, completed=done,
+                                           state=self._state())
+
+    def unit_started(self, unit: dict) -> None:
+        self.running.add(id(unit))
+        self.progress.update(self.task, state=self._state())
 
     def unit_done(self, unit: dict, rows: list[dict]) -> None:
-        self.progress.advance(self.task)
-        bad = [r for r in rows if r["status"] != "ok"]
+        self.running.discard(id(unit))
+        bad = [r for r in rows if r["status"] not in ("ok", "diverged")]
+        self.failed += bool(bad)
+        self.progress.update(self.task, advance=1, state=self._state())
         for row in bad[:1]:
             self.log(f"{row['status']}: {unit['dataset']} {unit['method']} fold {unit['fold']} "
                      f"seed {unit['seed']}: {row['reason']}")
         if self.verbose:
-            self.log(f"done: {unit['dataset']} {unit['method']} {unit['config']} "
+            host = rows[0].get("host") or "?" if rows else "?"
+            self.log(f"done on {host}: {unit['dataset']} {unit['method']} {unit['config']} "
                      f"fold {unit['fold']} seed {unit['seed']}")
 
     def log(self, message: str) -> None:
@@ -132,8 +146,23 @@ _common_options = _options(
                  default="csv", show_default=True),
     click.option("--resume", is_flag=True,
                  help="Continue the run in --out; redo nothing finished."),
-    click.option("--workers", type=int, default=1, show_default=True,
-                 help="Units run in parallel processes (each with --threads threads)."),
+    click.option("--workers", type=int, default=None,
+                 help="Units run at once: local worker processes (default 1: in this "
+                      "process); ray: CPUs of the local cluster (default: all)."),
+    click.option("--engine", type=click.Choice(["local", "ray"]), default="local",
+                 show_default=True, help="Where units run: this machine, or Ray tasks."),
+    click.option("--address", default=None,
+                 help="ray: a running cluster (auto or HOST:PORT); default: a local one."),
+    click.option("--cpus-per-unit", type=float, default=1.0, show_default=True,
+                 help="ray: CPUs each unit asks for."),
+    click.option("--gpus-per-unit", type=float, default=0.0, show_default=True,
+                 help="ray: GPUs each unit asks for (fractions allowed)."),
+    click.option("--unit-timeout", type=float, default=None,
+                 help="Seconds a unit may run; then it is killed, retried once, recorded."),
+    click.option("--solver", type=click.Choice(["auto", "dense", "features"]), default="auto",
+                 show_default=True,
+                 help="Solver path of KARE and KRR (auto: from n, P and memory; each row "
+                      "records the one used)."),
     click.option("--threads", type=int, default=1, show_default=True,
                  help="CPU threads per process (1 is fastest on small machines)."),
     click.option("-v", "--verbose", is_flag=True, help="Log every finished unit."),
@@ -194,8 +223,10 @@ def _bench(suite: str, opts: dict) -> None:
     """Run ``suite`` with the parsed options (the body of every ``bench SUITE``)."""
     opts = {"data_dir": None, "datasets": None, "max_n": None, "protocol": "arora",
             "reference": None, **opts}
-    if opts["workers"] < 1 or opts["threads"] < 1:
+    if (opts["workers"] is not None and opts["workers"] < 1) or opts["threads"] < 1:
         raise click.UsageError("--workers and --threads must be at least 1.")
+    if opts["unit_timeout"] is not None and opts["unit_timeout"] <= 0:
+        raise click.BadParameter("must be positive (seconds).", param_hint="--unit-timeout")
     if opts["max_n"] is not None and opts["max_n"] < 2:
         raise click.BadParameter("must be at least 2.", param_hint="--max-n")
     from kernelkit.errors import KernelkitError
@@ -235,7 +266,10 @@ def _run(suite: str, env: dict, opts: dict) -> None:
         seeds=_seeds(opts["seed"], opts["seeds"]), data_dir=opts["data_dir"],
         datasets=opts["datasets"].split(",") if opts["datasets"] else None,
         max_n=opts["max_n"], protocol=opts["protocol"], fmt=opts["fmt"],
-        resume=opts["resume"], workers=opts["workers"], dtype=opts["dtype"],
+        resume=opts["resume"], workers=opts["workers"], engine=opts["engine"],
+        address=opts["address"], cpus_per_unit=opts["cpus_per_unit"],
+        gpus_per_unit=opts["gpus_per_unit"], unit_timeout=opts["unit_timeout"],
+        dtype=opts["dtype"], solver=opts["solver"],
         threads=opts["threads"], device=opts["device"], reference=opts["reference"], env=env)
     start = time.perf_counter()
     with _RichReporter(opts["quiet"], opts["verbose"]) as reporter:

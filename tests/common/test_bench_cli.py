@@ -217,9 +217,12 @@ def test_results_table_columns(tmp_path):
     table = pd.read_csv(out / "results.csv")
     for col in ("suite", "dataset", "fold", "method", "config", "lam_tilde", "seed", "metric",
                 "value", "n_train", "n_test", "d", "classes", "fit_time_s", "peak_mem_mb",
-                "status", "reason"):
+                "status", "reason", "unit_id", "engine", "host", "device", "solver", "mem_measure"):
         assert col in table.columns
-    assert (table["fit_time_s"] > 0).all() and (table["peak_mem_mb"] > 0).all()
+    assert (table["fit_time_s"] > 0).all()
+    # In-process units: the growth of resident memory during the unit (may be 0).
+    assert (table["peak_mem_mb"] >= 0).all() and set(table["mem_measure"]) == {"in-process-growth"}
+    assert table["unit_id"].str.len().eq(16).all() and set(table["engine"]) == {"local"}
 
 
 def test_workers_give_the_same_results_as_one_process(tmp_path):

@@ -75,3 +75,22 @@ def test_every_file_honours_the_umask(tmp_path, umask, mode):
     modes = {str(p.relative_to(tmp_path)): oct(stat.S_IMODE(p.stat().st_mode)) for p in files}
     assert set(modes.values()) == {oct(mode)}, modes
     assert not [p for p in tmp_path.rglob(".*") if p.is_file()]  # no temporary left
+
+
+def test_unit_id_and_resume_of_a_journal_written_before_unit_id(tmp_path):
+    from kernelkit.benchmarks.results import unit_id, unit_key
+
+    assert unit_id(_unit(0)) == unit_id(dict(_unit(0)))          # stable
+    assert unit_id(_unit(0)) != unit_id(_unit(1))
+    assert unit_id(_unit(0)) != unit_id({**_unit(0), "fold": "1"})
+    # The journal format before unit_id: {"key": ..., "rows": [...]} only.
+    old = [json.dumps({"key": unit_key(_unit(i)), "rows": _rows(_unit(i))}) for i in range(2)]
+    (tmp_path / JOURNAL).write_text("\n".join(old) + "\n")
+    store = ResultStore(tmp_path, "csv", resume=True)
+    assert store.done(_unit(0)) and store.done(_unit(1)) and not store.done(_unit(2))
+    assert list(store.table()["unit_id"]) == [unit_id(_unit(0)), unit_id(_unit(1))]
+    store.add(_unit(2), _rows(_unit(2)))
+    store.close()
+    record = json.loads((tmp_path / JOURNAL).read_text().splitlines()[-1])
+    assert record["unit_id"] == unit_id(_unit(2)) == record["rows"][0]["unit_id"]
+    assert sorted(read_results(tmp_path)["seed"]) == [0, 1, 2]
