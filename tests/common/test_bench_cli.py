@@ -223,6 +223,21 @@ def test_results_table_columns(tmp_path):
     # In-process units: the growth of resident memory during the unit (may be 0).
     assert (table["peak_mem_mb"] >= 0).all() and set(table["mem_measure"]) == {"in-process-growth"}
     assert table["unit_id"].str.len().eq(16).all() and set(table["engine"]) == {"local"}
+    # n = 30 < P = 769: "auto" takes the dense path for KARE and for KRR.
+    kernel_rows = table[table["method"] != "dnn"]
+    assert set(kernel_rows["solver"]) == {"dense"}
+
+
+def test_solver_option_is_recorded_in_rows_and_run_record(tmp_path):
+    out = tmp_path / "feat"
+    result = CliRunner().invoke(main, ["bench", "synthetic", "--grid", _synthetic_grid(tmp_path),
+                                       "--solver", "features", "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    table = read_results(out)
+    assert set(table.loc[table["method"] != "dnn", "solver"]) == {"features"}
+    assert (table["status"] == "ok").all()
+    assert all('"solver": "features"' in c for c in table["config"])
+    assert json.loads((out / "run.json").read_text())["options"]["solver"] == "features"
 
 
 def test_workers_give_the_same_results_as_one_process(tmp_path):
