@@ -166,6 +166,23 @@ def check_targets(y: Any, n: int, name: str = "y") -> Any:
     return y
 
 
+def check_positive(value: Any, name: str, hint: str = "") -> float:
+    """A finite number > 0, or an `InputError` naming ``name`` (and ``hint``).
+
+    Example:
+        >>> from kernelkit._validation import check_positive
+        >>> check_positive(0.1, "z")
+        0.1
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {value!r}.") from None
+    if not (np.isfinite(number) and number > 0):
+        raise InputError(f"{name} must be finite and > 0{hint}, got {value!r}.")
+    return number
+
+
 def same_values(x1: Any, x2: Any) -> bool:
     """Whether two eager arrays of one shape hold identical values."""
     if x1 is x2:

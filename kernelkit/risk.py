@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import keras
-import numpy as np
 from keras import ops
 
 from kernelkit._dtypes import conform, resolve_dtype
-from kernelkit._validation import check_finite, check_targets
+from kernelkit._validation import check_finite, check_positive, check_targets
 from kernelkit.errors import InputError
 from kernelkit.solvers import dense
 
@@ -28,13 +27,7 @@ def check_z(z: Any) -> float:
         >>> check_z(0.1)
         0.1
     """
-    try:
-        value = float(z)
-    except (TypeError, ValueError):
-        raise InputError(f"z must be a number, got {z!r}.") from None
-    if not (np.isfinite(value) and value > 0):
-        raise InputError(f"z must be finite and > 0 (the paper uses 0.1), got {z!r}.")
-    return value
+    return check_positive(z, "z", " (the paper uses 0.1)")
 
 
 def _as_columns(y: Any, dtype: str) -> Any:

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import pytest
 from helpers import rel_err
+from test_gradients import _kernels as shipped_kernels
 
 import kernelkit as kk
 from kernelkit import backends, kare_value_and_grad
@@ -107,23 +108,12 @@ def test_jacobian_ntk_features_match_its_gram():
     assert rel_err(Phi @ Phi.T, ntk(X)) <= (1e-6 if backends.BACKEND == "torch" else TOL)
 
 
-def _shipped_kernels():
-    A = np.random.default_rng(1).normal(size=(3, 3))
-    return {
-        "gaussian": lambda: kk.GaussianKernel(1.5, dtype="float64"),
-        "anisotropic": lambda: kk.AnisotropicKernel(M=A @ A.T / 3, dtype="float64"),
-        "laplace": lambda: kk.LaplaceKernel(2.0, dtype="float64"),
-        "laplace-metric": lambda: kk.LaplaceKernel(3.0, M=A @ A.T, dtype="float64"),
-        "ntk": lambda: _ntk(2, 4, True),
-    }
-
-
-@pytest.mark.parametrize("name", list(_shipped_kernels()))
+@pytest.mark.parametrize("name", list(shipped_kernels()))
 def test_closed_form_gradient_equals_autodiff_through_the_factorisation(name):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(15, 3))
-    y = np.sin(X.sum(1))
-    kernel = _shipped_kernels()[name]()
+    y = np.sin(X @ rng.normal(size=(3, 2 if name == "ntk-multi-output" else 1)))
+    kernel = shipped_kernels()[name]()
     kernel(X[:1])
     params = [v.value for v in kernel.trainable_variables]
     value, grads = kare_value_and_grad(kernel, X, y, solver="dense")

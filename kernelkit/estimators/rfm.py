@@ -18,7 +18,7 @@ from keras import ops
 from sklearn.base import BaseEstimator
 
 from kernelkit import _ops, backends
-from kernelkit._validation import check_matrix
+from kernelkit._validation import check_matrix, check_positive
 from kernelkit.errors import InputError
 from kernelkit.estimators._base import KAREClassifierMixin, KARERegressorMixin
 from kernelkit.kernels._distance import mahalanobis_squared_distances, metric_factor, safe_sqrt
@@ -27,13 +27,7 @@ from kernelkit.ridge import KernelRidge
 
 
 def _check_bandwidth(bandwidth: Any) -> float:
-    try:
-        value = float(bandwidth)
-    except (TypeError, ValueError):
-        raise InputError(f"bandwidth must be a number, got {bandwidth!r}.") from None
-    if not (np.isfinite(value) and value > 0):
-        raise InputError(f"bandwidth must be finite and > 0, got {bandwidth!r}.")
-    return value
+    return check_positive(bandwidth, "bandwidth")
 
 
 def _metric_to_numpy(M: Any, d: int) -> np.ndarray:
