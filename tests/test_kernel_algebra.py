@@ -275,3 +275,23 @@ def test_clear_errors():
         kk.DeepKernel(_net(), kk.GaussianKernel(1.0, dtype="float32"))
     with pytest.raises(InputError, match="must be built"):
         kk.DeepKernel(keras.Sequential([keras.layers.Dense(2)]))
+
+
+# ------------------------------------------------------------- benchmarks
+def test_deep_kernel_is_an_opt_in_benchmark_method():
+    from kernelkit.benchmarks.grids import GRIDS, configs
+    from kernelkit.benchmarks.methods import Task, run_method
+
+    for suite, grids in GRIDS.items():
+        for name, grid in grids.items():
+            assert "deep-kernel" in grid and "deep-kernel" not in grid["methods"], (suite, name)
+    rng = np.random.default_rng(9)
+    X, Xt = rng.normal(size=(30, 3)), rng.normal(size=(10, 3))
+    task = Task(X, np.sin(X[:, 0]), Xt, np.sin(Xt[:, 0]), "regression", dtype="float64")
+    (default,) = configs(GRIDS["synthetic"]["quick"]["deep-kernel"])
+    assert (default["output_dim"], default["learning_rate"], default["optimizer"]) == (8, 1e-2,
+                                                                                       "adam")
+    config = {**default, "width": 8, "epochs": 3}
+    entries = run_method("deep-kernel", task, config, 0, [1e-3, 1e-1])
+    assert [e[:2] for e in entries] == [("deep-kernel", 1e-3), ("deep-kernel", 1e-1)]
+    assert all(e[3] == "ok" and np.isfinite(e[2]) for e in entries), entries
