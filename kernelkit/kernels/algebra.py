@@ -258,8 +258,9 @@ class SumKernel(_CompositeKernel):
         >>> k = GaussianKernel(1.0) + LaplaceKernel(3.0)
         >>> isinstance(k, SumKernel), len(k.trainable_variables)
         (True, 2)
-        >>> K = np.asarray(k(X))
-        >>> bool(np.allclose(K, np.asarray(GaussianKernel(1.0)(X)) + np.asarray(LaplaceKernel(3.0)(X))))
+        >>> from kernelkit.testing import to_numpy
+        >>> K = to_numpy(k(X))
+        >>> bool(np.allclose(K, to_numpy(GaussianKernel(1.0)(X)) + to_numpy(LaplaceKernel(3.0)(X))))
         True
 
     Reference:
@@ -366,7 +367,8 @@ class ScaleKernel(_CompositeKernel):
         >>> k = ScaleKernel(GaussianKernel(1.0), scale=2.0)
         >>> round(k.scale_value, 6), [v.name for v in k.trainable_variables]
         (2.0, ['log_scale', 'log_bandwidth'])
-        >>> float(np.asarray(k.diag(np.zeros((1, 3))))[0])
+        >>> from kernelkit.testing import to_numpy
+        >>> float(to_numpy(k.diag(np.zeros((1, 3))))[0])
         2.0
 
     Reference:
