@@ -113,6 +113,38 @@ def ntk_kare(task: Task, config: dict, seed: int, lams: Sequence[float]) -> list
                          status, reason, _solver_used(est))
 
 
+def deep_kernel(task: Task, config: dict, seed: int, lams: Sequence[float]) -> list:
+    """A deep kernel trained on KARE, then KRR at every lam_tilde (opt-in: not in the default grids).
+
+    ``DeepKernel(mlp(d, depth, width, output_dim), GaussianKernel(bandwidth_scale *
+    sqrt(output_dim)))``: a Gaussian kernel on the ``output_dim`` outputs of the
+    paper's MLP (its linear output layer is the embedding), network and bandwidth
+    trained together on KARE (``z``) with ``optimizer`` (default Adam) at
+    ``learning_rate`` for ``epochs`` (Wilson et al. 2016, "Deep Kernel Learning").
+    """
+    from kernelkit.estimators import KernelKAREClassifier, KernelKARERegressor
+    from kernelkit.kernels import DeepKernel, GaussianKernel
+    from kernelkit.network import mlp
+
+    n, d = task.X_train.shape
+    k = int(config.get("output_dim", 8))
+    network = mlp(d, depth=config["depth"], width=config["width"],
+                  activation=config.get("activation", "gelu"), output_dim=k, seed=seed,
+                  dtype=task.dtype)
+    base = GaussianKernel(config.get("bandwidth_scale", 1.0) * math.sqrt(k), dtype=task.dtype)
+    batch = config.get("batch_size") or (32 if n >= 5000 else None)
+    est = _fit(task, _estimator(
+        task.kind, KernelKARERegressor, KernelKAREClassifier,
+        kernel=DeepKernel(network, base), z=config.get("z", 0.1), epochs=config["epochs"],
+        learning_rate=config["learning_rate"], batch_size=batch,
+        optimizer=config.get("optimizer", "adam"), ridge=1.0, random_state=seed,
+        dtype=task.dtype))
+    history = est.history_
+    status, reason = ("diverged", history.reason) if history.stopped_early else ("ok", "")
+    return _path_entries("deep-kernel", task, est.krr_, lams, getattr(est, "classes_", None),
+                         status, reason)
+
+
 def network(task: Task, config: dict, seed: int, lams: Sequence[float]) -> list:
     """The trained MLP ("dnn") and KRR on its after-training NTK ("after-ntk"), one fit."""
     from kernelkit.estimators import AfterNTKClassifier, AfterNTKRegressor
@@ -173,9 +205,11 @@ def rfm(task: Task, config: dict, seed: int, lams: Sequence[float]) -> list:
 
 
 #: Method groups by name; ``network`` yields the rows of "dnn" and "after-ntk".
+#: "deep-kernel" is opt-in: its settings are in every grid, but no default grid runs it
+#: (add it to a grid file's "methods").
 METHODS: dict[str, Callable[[Task, dict, int, Sequence[float]], list]] = {
     "ntk-kare": ntk_kare, "network": network, "gaussian": gaussian, "laplace": laplace,
-    "rfm": rfm,
+    "rfm": rfm, "deep-kernel": deep_kernel,
 }
 
 

@@ -31,6 +31,10 @@ _EXPORTS = {
     "GaussianKernel": "kernelkit.kernels.gaussian",
     "AnisotropicKernel": "kernelkit.kernels.anisotropic",
     "LaplaceKernel": "kernelkit.kernels.laplace",
+    "SumKernel": "kernelkit.kernels.algebra",
+    "ProductKernel": "kernelkit.kernels.algebra",
+    "ScaleKernel": "kernelkit.kernels.algebra",
+    "DeepKernel": "kernelkit.kernels.deep",
     "mlp": "kernelkit.network",
     "kare": "kernelkit.risk",
     "kare_value_and_grad": "kernelkit.risk",
@@ -80,7 +84,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
                                   KernelkitError, MemoryBudgetError, NumericalError,
                                   PrecisionWarning)
     from kernelkit.risk import kare, kare_value_and_grad
-    from kernelkit.kernels import (NTK, AnisotropicKernel, GaussianKernel, LaplaceKernel,
+    from kernelkit.kernels import (NTK, AnisotropicKernel, DeepKernel, GaussianKernel,
+                                   LaplaceKernel, ProductKernel, ScaleKernel, SumKernel,
                                    TrainableKernel)
     from kernelkit.network import mlp
     from kernelkit.ridge import KernelRidge

@@ -21,7 +21,8 @@ from kernelkit import _ops, backends
 from kernelkit._validation import check_matrix, check_positive
 from kernelkit.errors import InputError
 from kernelkit.estimators._base import KAREClassifierMixin, KARERegressorMixin
-from kernelkit.kernels._distance import mahalanobis_squared_distances, metric_factor, safe_sqrt
+from kernelkit.kernels._distance import mahalanobis_squared_distances, safe_sqrt
+from kernelkit.kernels._params import metric_factor
 from kernelkit.kernels.laplace import LaplaceKernel
 from kernelkit.ridge import KernelRidge
 

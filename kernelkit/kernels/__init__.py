@@ -1,9 +1,12 @@
-"""Trainable kernels: one public class per module."""
+"""Trainable kernels: one public class per module (the composites of kernel algebra in one)."""
 
+from kernelkit.kernels.algebra import ProductKernel, ScaleKernel, SumKernel
 from kernelkit.kernels.anisotropic import AnisotropicKernel
 from kernelkit.kernels.base import TrainableKernel
+from kernelkit.kernels.deep import DeepKernel
 from kernelkit.kernels.gaussian import GaussianKernel
 from kernelkit.kernels.laplace import LaplaceKernel
 from kernelkit.kernels.ntk import NTK
 
-__all__ = ["TrainableKernel", "NTK", "GaussianKernel", "AnisotropicKernel", "LaplaceKernel"]
+__all__ = ["TrainableKernel", "NTK", "GaussianKernel", "AnisotropicKernel", "LaplaceKernel",
+           "SumKernel", "ProductKernel", "ScaleKernel", "DeepKernel"]

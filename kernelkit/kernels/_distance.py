@@ -1,4 +1,7 @@
-"""Distance helpers shared by the stationary kernels (keras.ops only)."""
+"""Distance helpers shared by the stationary kernels (keras.ops only).
+
+Parameter helpers (positive scalars, metrics) are in `kernelkit.kernels._params`.
+"""
 
 from __future__ import annotations
 
@@ -51,65 +54,6 @@ def safe_sqrt(d2: Any) -> Any:
     positive = d2 > 0
     safe = ops.where(positive, d2, ops.ones_like(d2))
     return ops.where(positive, ops.sqrt(safe), ops.zeros_like(d2))
-
-
-def exact_weight(layer: Any, name: str, value: Any, trainable: bool = True) -> Any:
-    """Add a variable holding exactly ``value`` (in the layer's dtype).
-
-    ``keras.initializers.Constant`` rounds through float32 on TensorFlow, so a
-    float64 variable would start 1e-9 off; assigning the value does not.
-    """
-    import numpy as np
-
-    value = np.asarray(value, dtype=np.float64)
-    var = layer.add_weight(name=name, shape=value.shape, initializer="zeros",
-                           trainable=trainable)
-    var.assign(value.astype(var.dtype))
-    return var
-
-
-def positive_scalar_weight(layer: Any, name: str, value: float) -> Any:
-    """Add a trainable scalar stored as ``log(value)``, so ``value`` stays > 0."""
-    import math
-
-    if not value > 0:
-        from kernelkit.errors import InputError
-
-        raise InputError(f"{name} must be positive, got {value!r}.")
-    return exact_weight(layer, f"log_{name}", math.log(value))
-
-
-def metric_factor(M: Any) -> Any:
-    """A factor ``L`` with ``L @ L.T == M`` for a symmetric PSD matrix ``M``.
-
-    Uses the symmetric square root (eigh), so a singular ``M`` works too.
-
-    Raises:
-        InputError: If ``M`` is not square, symmetric, finite and PSD.
-    """
-    import numpy as np
-
-    from kernelkit.errors import InputError
-
-    M = np.asarray(M, dtype=np.float64)
-    if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] == 0:
-        raise InputError(f"M must be a square (d, d) matrix, got shape {M.shape}.")
-    if not np.isfinite(M).all():
-        raise InputError("M contains NaN or infinite values.")
-    scale = max(np.abs(M).max(), 1e-300)
-    if not np.allclose(M, M.T, atol=1e-10 * scale):
-        raise InputError("M must be symmetric.")
-    w, V = np.linalg.eigh((M + M.T) / 2)
-    if w.min() < -1e-8 * scale:
-        raise InputError(
-            f"M must be positive semi-definite; its smallest eigenvalue is {w.min():.3g}."
-        )
-    return V * np.sqrt(np.clip(w, 0.0, None))
-
-
-def add_metric_weight(layer: Any, M: Any, trainable: bool) -> Any:
-    """Add the variable ``metric_factor`` (L, with M = L L^T) to ``layer``."""
-    return exact_weight(layer, "metric_factor", metric_factor(M), trainable=trainable)
 
 
 def mahalanobis_squared_distances(x1: Any, x2: Any, factor: Any) -> Any:

@@ -8,11 +8,12 @@ import numpy as np
 from keras import ops
 
 from kernelkit.errors import InputError
-from kernelkit.kernels._distance import add_metric_weight, mahalanobis_squared_distances
+from kernelkit.kernels._distance import mahalanobis_squared_distances
+from kernelkit.kernels._params import UnitDiagonalMixin, add_metric_weight, check_metric_features
 from kernelkit.kernels.base import TrainableKernel
 
 
-class AnisotropicKernel(TrainableKernel):
+class AnisotropicKernel(UnitDiagonalMixin, TrainableKernel):
     """Anisotropic Gaussian kernel ``k(x, x') = exp(-(x - x')^T M (x - x'))``.
 
     ``M = L L^T`` is trainable through its factor ``L`` (the variable
@@ -75,13 +76,8 @@ class AnisotropicKernel(TrainableKernel):
         return L @ L.T
 
     def gram(self, x1: Any, x2: Any) -> Any:
-        d = int(self.metric_factor.shape[0])
-        if x1.shape[1] != d:
-            raise InputError(f"this kernel's M is {d}x{d} but x has {x1.shape[1]} features.")
+        check_metric_features(self.metric_factor, x1)
         return ops.exp(-mahalanobis_squared_distances(x1, x2, self.metric_factor))
-
-    def diag_formula(self, x: Any) -> Any:
-        return ops.ones((x.shape[0],), dtype=self.compute_dtype)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "M": self.M, "input_dim": self.input_dim}

@@ -74,6 +74,29 @@ class TrainableKernel(keras.layers.Layer):
         super().__init__(**kwargs)
         resolve_dtype(self.dtype)  # float64 on JAX without x64: a clear error
 
+    # ------------------------------------------------------- kernel algebra
+    # k1 + k2, k1 * k2, c * k, k * c (kernelkit.kernels.algebra; imported late,
+    # as the composites are themselves TrainableKernels).
+    def __add__(self, other: Any) -> "TrainableKernel":
+        from kernelkit.kernels.algebra import kernel_add
+
+        return kernel_add(self, other)
+
+    def __radd__(self, other: Any) -> "TrainableKernel":
+        from kernelkit.kernels.algebra import kernel_radd
+
+        return kernel_radd(self, other)
+
+    def __mul__(self, other: Any) -> "TrainableKernel":
+        from kernelkit.kernels.algebra import kernel_mul
+
+        return kernel_mul(self, other)
+
+    def __rmul__(self, other: Any) -> "TrainableKernel":
+        from kernelkit.kernels.algebra import kernel_rmul
+
+        return kernel_rmul(self, other)
+
     # ------------------------------------------------------------------ API
     def gram(self, x1: Any, x2: Any) -> Any:
         """The kernel formula: Gram matrix of ``x1`` (n1, d) and ``x2`` (n2, d).

@@ -6,11 +6,12 @@ from typing import Any
 
 from keras import ops
 
-from kernelkit.kernels._distance import positive_scalar_weight, squared_distances
+from kernelkit.kernels._distance import squared_distances
+from kernelkit.kernels._params import BandwidthMixin, UnitDiagonalMixin
 from kernelkit.kernels.base import TrainableKernel
 
 
-class GaussianKernel(TrainableKernel):
+class GaussianKernel(BandwidthMixin, UnitDiagonalMixin, TrainableKernel):
     """Gaussian kernel ``k(x, x') = exp(-||x - x'||^2 / bandwidth^2)``.
 
     This is the paper's convention (no factor 2). The bandwidth is trainable
@@ -36,20 +37,11 @@ class GaussianKernel(TrainableKernel):
 
     def __init__(self, bandwidth: float = 1.0, trainable: bool = True, **kwargs: Any):
         super().__init__(trainable=trainable, **kwargs)
-        self.bandwidth = float(bandwidth)
-        self.log_bandwidth = positive_scalar_weight(self, "bandwidth", self.bandwidth)
-
-    @property
-    def bandwidth_value(self) -> float:
-        """The current (possibly trained) bandwidth."""
-        return float(ops.convert_to_numpy(ops.exp(self.log_bandwidth)))
+        self._init_bandwidth(bandwidth)
 
     def gram(self, x1: Any, x2: Any) -> Any:
         scale = ops.exp(-2.0 * self.log_bandwidth)
         return ops.exp(-squared_distances(x1, x2) * scale)
-
-    def diag_formula(self, x: Any) -> Any:
-        return ops.ones((x.shape[0],), dtype=self.compute_dtype)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "bandwidth": self.bandwidth}

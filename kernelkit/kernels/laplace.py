@@ -7,18 +7,17 @@ from typing import Any
 import numpy as np
 from keras import ops
 
-from kernelkit.errors import InputError
-from kernelkit.kernels._distance import (
+from kernelkit.kernels._distance import mahalanobis_squared_distances, safe_sqrt, squared_distances
+from kernelkit.kernels._params import (
+    BandwidthMixin,
+    UnitDiagonalMixin,
     add_metric_weight,
-    mahalanobis_squared_distances,
-    positive_scalar_weight,
-    safe_sqrt,
-    squared_distances,
+    check_metric_features,
 )
 from kernelkit.kernels.base import TrainableKernel
 
 
-class LaplaceKernel(TrainableKernel):
+class LaplaceKernel(BandwidthMixin, UnitDiagonalMixin, TrainableKernel):
     """Laplace kernel ``k(x, x') = exp(-||x - x'||_M / bandwidth)``.
 
     ``||v||_M = sqrt(v^T M v)``; with ``M=None`` it is the Euclidean norm.
@@ -57,34 +56,21 @@ class LaplaceKernel(TrainableKernel):
         **kwargs: Any,
     ) -> None:
         super().__init__(trainable=trainable, **kwargs)
-        self.bandwidth = float(bandwidth)
+        self._init_bandwidth(bandwidth)
         self.M = None if M is None else np.asarray(M, dtype=np.float64).tolist()
         self.train_metric = bool(train_metric)
-        self.log_bandwidth = positive_scalar_weight(self, "bandwidth", self.bandwidth)
         if M is not None:
             self.metric_factor = add_metric_weight(
                 self, np.asarray(M), trainable=self.train_metric
             )
 
-    @property
-    def bandwidth_value(self) -> float:
-        """The current (possibly trained) bandwidth."""
-        return float(ops.convert_to_numpy(ops.exp(self.log_bandwidth)))
-
     def gram(self, x1: Any, x2: Any) -> Any:
         if self.M is None:
             d2 = squared_distances(x1, x2)
         else:
-            d = int(self.metric_factor.shape[0])
-            if x1.shape[1] != d:
-                raise InputError(
-                    f"this kernel's M is {d}x{d} but x has {x1.shape[1]} features."
-                )
+            check_metric_features(self.metric_factor, x1)
             d2 = mahalanobis_squared_distances(x1, x2, self.metric_factor)
         return ops.exp(-safe_sqrt(d2) * ops.exp(-self.log_bandwidth))
-
-    def diag_formula(self, x: Any) -> Any:
-        return ops.ones((x.shape[0],), dtype=self.compute_dtype)
 
     def get_config(self) -> dict:
         return {
