@@ -39,8 +39,18 @@ class _KernelKAREParams(BaseEstimator):
             )
         config = template.get_config()
         config["dtype"] = self.dtype
-        return keras.saving.deserialize_keras_object(
+        kernel = keras.saving.deserialize_keras_object(
             {**keras.saving.serialize_keras_object(template), "config": config})
+        # Start from the template's current weights, not from its initialisers:
+        # a network inside the kernel (NTK, DeepKernel) was seeded when it was
+        # built, and its config alone does not hold those values.
+        if template.weights:
+            if len(kernel.weights) != len(template.weights):  # variables made in build()
+                kernel.build((None, n_features))
+            if [tuple(w.shape) for w in kernel.weights] == [
+                    tuple(w.shape) for w in template.weights]:
+                kernel.set_weights(template.get_weights())
+        return kernel
 
 
 class KernelKARERegressor(KARERegressorMixin, _KernelKAREParams):
