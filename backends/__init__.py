@@ -25,13 +25,21 @@ Functions (identical signatures in every backend module):
 - ``enable_float64()``: switch float64 on where the backend needs it (JAX x64).
 - ``is_traced(x)``: whether ``x`` is a symbolic/traced value (no Python checks).
 - ``device_summary()``: a short text naming the devices the backend sees.
+- ``set_threads(threads)``: set the framework's thread pools; returns a description.
+- ``framework_version()``: the framework's version string.
+- ``clear_caches()``: drop per-shape compiled programs (JAX), else nothing.
+- ``to_numpy(x)``: a backend tensor as numpy, detached from autodiff.
 - ``accelerator_memory()``: free bytes on the accelerator the backend computes on,
   or ``None`` on a CPU (or where the framework cannot tell).
 """
 
 from __future__ import annotations
 
+import importlib
+
 import keras
+
+from kernelkit._backend_choice import BACKENDS
 
 BACKEND: str = keras.backend.backend()
 
@@ -49,20 +57,20 @@ API = (
     "is_traced",
     "device_summary",
     "accelerator_memory",
+    "set_threads",
+    "framework_version",
+    "clear_caches",
+    "to_numpy",
 )
 
-if BACKEND == "jax":
-    from kernelkit.backends import jax as _impl
-elif BACKEND == "torch":
-    from kernelkit.backends import torch as _impl
-elif BACKEND == "tensorflow":
-    from kernelkit.backends import tensorflow as _impl
-else:  # pragma: no cover - depends on the environment
+if BACKEND not in BACKENDS:  # pragma: no cover - depends on the environment
     raise ImportError(
-        f"kernelkit supports the Keras backends 'jax', 'torch' and 'tensorflow', "
-        f"but KERAS_BACKEND is {BACKEND!r}. Set KERAS_BACKEND to one of those "
-        "before importing keras or kernelkit."
+        f"kernelkit supports the Keras backends {', '.join(BACKENDS)}, but KERAS_BACKEND "
+        f"is {BACKEND!r}. Set KERAS_BACKEND to one of those before importing keras or "
+        "kernelkit."
     )
+# One module per backend, named as the backend (the registry: kernelkit._backend_choice).
+_impl = importlib.import_module(f"kernelkit.backends.{BACKEND}")
 
 per_example_jacobian = _impl.per_example_jacobian
 value_and_grad = _impl.value_and_grad
@@ -76,5 +84,20 @@ enable_float64 = _impl.enable_float64
 is_traced = _impl.is_traced
 device_summary = _impl.device_summary
 accelerator_memory = _impl.accelerator_memory
+set_threads = _impl.set_threads
+framework_version = _impl.framework_version
+clear_caches = _impl.clear_caches
+_to_numpy = _impl.to_numpy
+
+
+def to_numpy(x):  # noqa: ANN001, ANN201 - any array-like
+    """A backend tensor, Keras variable or array-like as a numpy array (detached)."""
+    import numpy as np
+
+    if isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, keras.Variable):
+        x = x.value
+    return np.asarray(_to_numpy(x))
 
 __all__ = [*API, "BACKEND"]

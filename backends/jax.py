@@ -103,3 +103,27 @@ def accelerator_memory() -> int | None:
     if "bytes_limit" not in stats:
         return None
     return int(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
+
+
+def set_threads(threads: int) -> str:
+    """XLA's CPU threads are fixed by ``XLA_FLAGS`` before JAX starts; say which."""
+    import os
+
+    return f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}"
+
+
+def framework_version() -> str:
+    """``jax.__version__``."""
+    return jax.__version__
+
+
+def clear_caches() -> None:
+    """Drop every compiled executable (JAX keeps one per function and input shape)."""
+    jax.clear_caches()
+
+
+def to_numpy(x: Any) -> Any:
+    """A JAX array as numpy."""
+    import numpy as np
+
+    return np.asarray(x)

@@ -119,3 +119,31 @@ def accelerator_memory() -> int | None:
     so the host's memory bounds requests on a TensorFlow GPU.
     """
     return None
+
+
+def set_threads(threads: int) -> str:
+    """TensorFlow's intra-op pool (inter-op 1); returns a description.
+
+    Once TensorFlow has started its pools they cannot change; the environment
+    variables set before it started apply then.
+    """
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # already initialised: the env variables apply
+        pass
+    return f"tf intra-op {tf.config.threading.get_intra_op_parallelism_threads()}"
+
+
+def framework_version() -> str:
+    """``tf.__version__``."""
+    return tf.__version__
+
+
+def clear_caches() -> None:
+    """Nothing to clear: Keras' session holds TensorFlow's graphs."""
+
+
+def to_numpy(x: Any) -> Any:
+    """A tensor as numpy."""
+    return x.numpy() if hasattr(x, "numpy") else x

@@ -127,3 +127,23 @@ def accelerator_memory() -> int | None:
         return None
     free, _total = torch.cuda.mem_get_info()
     return int(free)
+
+
+def set_threads(threads: int) -> str:
+    """``torch.set_num_threads``; returns a description."""
+    torch.set_num_threads(threads)
+    return f"torch.set_num_threads({threads}), interop {torch.get_num_interop_threads()}"
+
+
+def framework_version() -> str:
+    """``torch.__version__``."""
+    return str(torch.__version__)
+
+
+def clear_caches() -> None:
+    """Nothing is compiled per shape in eager PyTorch."""
+
+
+def to_numpy(x: Any) -> Any:
+    """A tensor as numpy, detached from autograd first."""
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x

@@ -102,12 +102,12 @@ def worker_setup(env: dict, threads: int) -> None:
     """A worker process: the driver's backend, device and threads, before any framework."""
     os.environ.update(env)
     from kernelkit.benchmarks._framework import load_only
-    from kernelkit.benchmarks._threads import apply_framework_threads, limit_threads_env
+    from kernelkit._environment import apply_threads, limit_threads_env
 
     backend = env.get("KERAS_BACKEND", "tensorflow")
     limit_threads_env(threads)
-    apply_framework_threads(backend, threads)
     load_only(backend)
+    apply_threads(threads)
     import kernelkit.benchmarks.methods  # noqa: F401 - imports keras before a unit's clock
     import kernelkit.estimators  # noqa: F401
 

@@ -121,12 +121,10 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--name", default="chess-krvk")
             p.add_argument("--fold", type=int, default=0)
     args = parser.parse_args(argv)
-    from kernelkit.benchmarks._threads import apply_framework_threads, limit_threads_env
+    from kernelkit._environment import apply_threads, limit_threads_env
 
     limit_threads_env(args.threads)
-    from kernelkit import backends
-
-    apply_framework_threads(backends.BACKEND, args.threads)
+    apply_threads(args.threads)
     _header(args)
     (synthetic if args.task == "synthetic" else uci)(args)
     return 0

@@ -149,7 +149,7 @@ def network(task: Task, config: dict, seed: int, lams: Sequence[float]) -> list:
     """The trained MLP ("dnn") and KRR on its after-training NTK ("after-ntk"), one fit."""
     from kernelkit.estimators import AfterNTKClassifier, AfterNTKRegressor
     from kernelkit.network import forward
-    from kernelkit.testing import to_numpy
+    from kernelkit.backends import to_numpy
 
     est = _fit(task, _estimator(
         task.kind, AfterNTKRegressor, AfterNTKClassifier, depth=config["depth"],

@@ -24,6 +24,8 @@ import sys
 import time
 from typing import Any
 
+from kernelkit._backend_choice import BACKENDS
+
 CONFIGS = [
     {"n": 1000, "d": 10, "width": 64, "depth": 1},
     {"n": 1000, "d": 576, "width": 128, "depth": 4},
@@ -45,16 +47,16 @@ def _time(fn: Any, repeats: int) -> tuple[float, float]:
 
 def worker(backend: str, threads: int, repeats: int, dtype: str, configs: list) -> None:
     """Run the measurements on the current process's backend; print JSON lines."""
-    from kernelkit.benchmarks._threads import apply_framework_threads, limit_threads_env
+    from kernelkit._environment import apply_threads, limit_threads_env
 
     limit_threads_env(threads)
     import numpy as np
 
     import kernelkit as kk
     from kernelkit import kare_value_and_grad
-    from kernelkit.testing import to_numpy
+    from kernelkit.backends import to_numpy
 
-    setting = apply_framework_threads(backend, threads)
+    setting = apply_threads(threads)
     for cfg in configs:
         rng = np.random.default_rng(0)
         X = rng.normal(size=(cfg["n"], cfg["d"])).astype(dtype)
@@ -77,7 +79,7 @@ def worker(backend: str, threads: int, repeats: int, dtype: str, configs: list) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backends", nargs="+", default=["jax", "torch", "tensorflow"])
+    parser.add_argument("--backends", nargs="+", default=list(BACKENDS))
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dtype", default="float32")

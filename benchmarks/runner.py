@@ -178,11 +178,9 @@ def environment_record() -> dict:
     import kernelkit
     from kernelkit import backends
 
-    framework = {"jax": "jax", "torch": "torch", "tensorflow": "tensorflow"}[backends.BACKEND]
-    module = sys.modules.get(framework) or __import__(framework)
     return {
         "kernelkit": kernelkit.__version__, "keras": keras.__version__,
-        "backend": backends.BACKEND, f"{framework}_version": module.__version__,
+        "backend": backends.BACKEND, f"{backends.BACKEND}_version": backends.framework_version(),
         "numpy": np.__version__, "python": platform.python_version(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
         "devices": backends.device_summary(), "float64_available": backends.float64_enabled(),

@@ -38,6 +38,8 @@ import subprocess
 import sys
 import time
 
+from kernelkit._backend_choice import BACKENDS
+
 SIZES = (1000, 2000, 4000, 8000, 16000, 32000, 130000)
 DIMS = (10, 50)
 PATHS = ("features", "dense", "autodiff")
@@ -56,7 +58,7 @@ def worker(path: str, n: int, d: int, dtype: str, repeats: int) -> dict:
     from kernelkit import backends
     from kernelkit.data import make_synthetic
     from kernelkit.solvers import KAREObjective, plan_solver
-    from kernelkit.testing import to_numpy
+    from kernelkit.backends import to_numpy
 
     X, y, _, _ = make_synthetic(n, 10, d=d, gamma=1.0, sigma=0.0, seed=0)
     X, y = X.astype(dtype), y.astype(dtype)
@@ -101,7 +103,7 @@ def keras_tensor(a):  # noqa: ANN001, ANN201 - a numpy array to a backend tensor
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backends", nargs="+", default=["jax", "torch", "tensorflow"])
+    parser.add_argument("--backends", nargs="+", default=list(BACKENDS))
     parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=PATHS)
     parser.add_argument("--sizes", nargs="+", type=int, default=list(SIZES))
     parser.add_argument("--dims", nargs="+", type=int, default=list(DIMS))
@@ -123,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             row = {"path": path, "n": int(n), "d": int(d), "error": f"does not fit: {err}"}
         print(json.dumps(row), flush=True)
         return 0
-    from kernelkit.benchmarks._threads import limit_threads_env
+    from kernelkit._environment import limit_threads_env
 
     env = {**os.environ, **limit_threads_env(args.threads)}
     print(f"machine: {platform.machine()}, {os.cpu_count()} logical CPUs; dtype {args.dtype}; "

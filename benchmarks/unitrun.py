@@ -153,9 +153,9 @@ def _cleanup() -> None:
     if not _baseline_mb:
         _baseline_mb.append(_rss_mb())
     elif _rss_mb() > _baseline_mb[0] + CACHE_BUDGET_MB:
-        import jax
+        from kernelkit import backends
 
-        jax.clear_caches()  # every executable of every shape seen so far
+        backends.clear_caches()  # JAX: every executable of every shape seen so far
         gc.collect()
         _malloc_trim()
 

@@ -26,20 +26,14 @@ DTYPES = ("float32", "float64")
 
 
 def _device_env(device: str, backend: str) -> dict:
-    """Environment variables that pin the device, set before any framework import."""
-    env: dict = {}
-    if device == "cpu":
-        env["CUDA_VISIBLE_DEVICES"] = ""
-        if backend == "jax":
-            env["JAX_PLATFORMS"] = "cpu"
-    elif device.startswith("gpu:"):
-        index = device.split(":", 1)[1]
-        if not index.isdigit():
-            raise click.BadParameter(f"{device!r}: use cpu, gpu or gpu:N.", param_hint="--device")
-        env["CUDA_VISIBLE_DEVICES"] = index
-    elif device != "gpu":
-        raise click.BadParameter(f"{device!r}: use cpu, gpu or gpu:N.", param_hint="--device")
-    return env
+    """Environment variables that pin the device (`kernelkit._environment.device_env`)."""
+    from kernelkit._environment import device_env
+    from kernelkit.errors import InputError
+
+    try:
+        return device_env(device, backend)
+    except InputError as err:
+        raise click.BadParameter(str(err), param_hint="--device") from None
 
 
 def _check_gpu(device: str) -> None:
@@ -243,11 +237,11 @@ def _bench(suite: str, opts: dict) -> None:
     if opts["dtype"] == "float64" and chosen == "jax":
         env["JAX_ENABLE_X64"] = "1"
     os.environ.update(env)
-    from kernelkit.benchmarks._threads import apply_framework_threads, limit_threads_env
+    from kernelkit._environment import apply_threads, limit_threads_env
 
     env.update(limit_threads_env(opts["threads"]))
     try:
-        apply_framework_threads(chosen, opts["threads"])
+        apply_threads(opts["threads"])
         _check_gpu(opts["device"])
         _run(suite, env, opts)
     except KernelkitError as err:

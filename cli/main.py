@@ -55,12 +55,12 @@ def example(backend: str | None, threads: int, n_train: int, epochs: int,
             learning_rate: float, seed: int) -> None:
     """A small end-to-end NTK-KARE run on the paper's synthetic task (eq. 9)."""
     chosen = _select_backend(backend)
-    from kernelkit.benchmarks._threads import apply_framework_threads, limit_threads_env
+    from kernelkit._environment import apply_threads, limit_threads_env
 
     limit_threads_env(threads)
     from kernelkit.cli._example import run_example
 
-    apply_framework_threads(chosen, threads)
+    apply_threads(threads)
     run_example(n_train=n_train, epochs=epochs, learning_rate=learning_rate, seed=seed)
 
 

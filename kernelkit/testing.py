@@ -23,19 +23,9 @@ import keras
 import numpy as np
 
 from kernelkit import backends
+from kernelkit.backends import to_numpy
 from kernelkit.errors import InputError
 from kernelkit import kare_value_and_grad
-
-
-def to_numpy(x: Any) -> np.ndarray:
-    """A backend tensor (or variable) as a numpy array, detached from autodiff."""
-    if isinstance(x, np.ndarray):
-        return x
-    if isinstance(x, keras.Variable):
-        x = x.value
-    if hasattr(x, "detach"):  # torch: leave the autograd graph first
-        x = x.detach()
-    return np.asarray(keras.ops.convert_to_numpy(x))
 
 
 class KernelTestCase:

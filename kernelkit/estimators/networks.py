@@ -12,7 +12,7 @@ from kernelkit.estimators._base import KAREClassifierMixin, KARERegressorMixin
 from kernelkit.kernels.ntk import NTK
 from kernelkit.network import forward, mlp
 from kernelkit.ridge import KernelRidge
-from kernelkit.testing import to_numpy
+from kernelkit.backends import to_numpy
 from kernelkit.training import fit_network
 
 

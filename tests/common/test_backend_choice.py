@@ -69,7 +69,7 @@ def test_cli_says_which_and_fails_in_one_line(world, monkeypatch):
     world.add("jax")
     monkeypatch.setattr("kernelkit.cli.bench._run", lambda *a: None)  # no framework import
     monkeypatch.setattr("kernelkit.cli.bench._check_gpu", lambda device: None)
-    monkeypatch.setattr("kernelkit.benchmarks._threads.apply_framework_threads",
+    monkeypatch.setattr("kernelkit._environment.apply_threads",
                         lambda *a: None)
     monkeypatch.setenv("KERAS_BACKEND", "")
     ok = CliRunner().invoke(main, ["bench", "synthetic", "-q"])  # output: stdout + stderr
