@@ -22,6 +22,7 @@ import textwrap
 import numpy as np
 
 from kernelkit.errors import InputError
+from kernelkit.defaults import DEFAULT_Z
 
 SUITES = ("synthetic", "uci", "mnist", "higgs")
 
@@ -36,7 +37,7 @@ _NETWORK = {"epochs": 100, "learning_rate": 1e-3, "batch_size": 32, "optimizer":
 #: 8 outputs of the paper's MLP, trained on KARE with Adam at 1e-2 for 100 epochs
 #: (docs/kernel-algebra.md measures it on the synthetic task).
 _DEEP_KERNEL = {"depth": [1], "width": [64], "output_dim": 8, "activation": "gelu",
-                "bandwidth_scale": 1.0, "z": 0.1, "epochs": 100, "learning_rate": [1e-2],
+                "bandwidth_scale": 1.0, "z": DEFAULT_Z, "epochs": 100, "learning_rate": [1e-2],
                 "optimizer": "adam"}
 
 #: The paper's Figure 1 at gamma = 1 (n = 1000, NTK-KARE 100 epochs of SGD at lr
@@ -45,7 +46,7 @@ _SYNTHETIC_QUICK = {
     "settings": [[1.0, 0.0], [1.0, 0.1]],
     "seeds": 3, "n_train": 1000, "n_test": 1000, "d": 10,
     "methods": ["ntk-kare", "network"],
-    "ntk-kare": {"depth": [1], "width": [64], "activation": "gelu", "z": 0.1, "epochs": 100,
+    "ntk-kare": {"depth": [1], "width": [64], "activation": "gelu", "z": DEFAULT_Z, "epochs": 100,
                  "learning_rate": [100.0], "optimizer": "sgd"},
     "network": {"depth": [1], "width": [64], "activation": "gelu", **_NETWORK},
     "deep-kernel": copy.deepcopy(_DEEP_KERNEL),
@@ -65,7 +66,7 @@ def _image_grid(learning_rate: float, quick: bool) -> dict:
         "n_test": 300 if quick else 1000,
         "methods": ["ntk-kare", "network"],
         "ntk-kare": {"depth": [2] if quick else [2, 4], "width": [32, 64] if quick else [32, 64, 128],
-                     "activation": "gelu", "z": 0.1, "epochs": 30 if quick else 300,
+                     "activation": "gelu", "z": DEFAULT_Z, "epochs": 30 if quick else 300,
                      "learning_rate": [learning_rate], "optimizer": "sgd"},
         "network": {"depth": [2] if quick else [2, 4], "width": [32, 64] if quick else [32, 64, 128],
                     "activation": "gelu", **_NETWORK},
@@ -79,7 +80,7 @@ def _image_grid(learning_rate: float, quick: bool) -> dict:
 _UCI_QUICK = {
     "seeds": 1,
     "methods": ["ntk-kare", "network", "gaussian", "laplace", "rfm"],
-    "ntk-kare": {"depth": [1], "width": [64], "activation": "gelu", "z": 0.1, "epochs": 30,
+    "ntk-kare": {"depth": [1], "width": [64], "activation": "gelu", "z": DEFAULT_Z, "epochs": 30,
                  "learning_rate": [10.0], "optimizer": "sgd"},
     "network": {"depth": [1], "width": [64], "activation": "gelu", **_NETWORK},
     "gaussian": {"bandwidth_scale": [1.0]},
@@ -90,7 +91,7 @@ _UCI_QUICK = {
 }
 _UCI_PAPER = {
     **copy.deepcopy(_UCI_QUICK),
-    "ntk-kare": {"depth": [1, 2, 3], "width": [64, 128], "activation": "gelu", "z": 0.1,
+    "ntk-kare": {"depth": [1, 2, 3], "width": [64, 128], "activation": "gelu", "z": DEFAULT_Z,
                  "epochs": 100, "learning_rate": [1.0, 10.0, 100.0], "optimizer": "sgd"},
     "network": {"depth": [1, 2, 3], "width": [64, 128], "activation": "gelu",
                 **{**_NETWORK, "learning_rate": [1e-3, 1e-2]}},

@@ -60,7 +60,7 @@ def synthetic(args: argparse.Namespace) -> None:
             print(f"  step {epoch + 1:4d}: KARE {logs['kare']:.5f}  "
                   f"({steps[-1] - start:7.1f} s)", flush=True)
 
-    history = fit_kare(ntk, X, y, z=0.1, epochs=args.epochs, learning_rate=args.lr,
+    history = fit_kare(ntk, X, y, epochs=args.epochs, learning_rate=args.lr,
                        callback=log, solver=args.solver)
     train_s = time.perf_counter() - start
     per_step = np.diff([start] + steps)

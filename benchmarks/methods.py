@@ -15,6 +15,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 import numpy as np
 
 from kernelkit.errors import InputError
+from kernelkit.defaults import DEFAULT_Z
 
 
 @dataclasses.dataclass
@@ -104,7 +105,7 @@ def ntk_kare(task: Task, config: dict, seed: int, lams: Sequence[float]) -> list
     est = _fit(task, _estimator(
         task.kind, NTKKARERegressor, NTKKAREClassifier, depth=config["depth"],
         width=config["width"], activation=config.get("activation", "gelu"),
-        z=config.get("z", 0.1), epochs=config["epochs"], learning_rate=config["learning_rate"],
+        z=config.get("z", DEFAULT_Z), epochs=config["epochs"], learning_rate=config["learning_rate"],
         batch_size=batch, optimizer=config.get("optimizer", "sgd"), ridge=1.0,
         random_state=seed, dtype=task.dtype, solver=config.get("solver", "auto")))
     history = est.history_
@@ -135,7 +136,7 @@ def deep_kernel(task: Task, config: dict, seed: int, lams: Sequence[float]) -> l
     batch = config.get("batch_size") or (32 if n >= 5000 else None)
     est = _fit(task, _estimator(
         task.kind, KernelKARERegressor, KernelKAREClassifier,
-        kernel=DeepKernel(network, base), z=config.get("z", 0.1), epochs=config["epochs"],
+        kernel=DeepKernel(network, base), z=config.get("z", DEFAULT_Z), epochs=config["epochs"],
         learning_rate=config["learning_rate"], batch_size=batch,
         optimizer=config.get("optimizer", "adam"), ridge=1.0, random_state=seed,
         dtype=task.dtype))

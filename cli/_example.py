@@ -16,6 +16,7 @@ def run_example(n_train: int, epochs: int, learning_rate: float, seed: int) -> N
     """Train an NTK on KARE and compare KRR test MSE before and after."""
     import kernelkit as kk
     from kernelkit.data import make_synthetic
+    from kernelkit.defaults import DEFAULT_Z
     from kernelkit.training import fit_kare
 
     console = Console(stderr=True)
@@ -28,14 +29,14 @@ def run_example(n_train: int, epochs: int, learning_rate: float, seed: int) -> N
     start = time.perf_counter()
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("KARE training", total=epochs)
-        history = fit_kare(ntk, X, y, z=0.1, epochs=epochs, learning_rate=learning_rate,
+        history = fit_kare(ntk, X, y, epochs=epochs, learning_rate=learning_rate,
                            callback=lambda epoch, logs: progress.update(task, advance=1))
     seconds = time.perf_counter() - start
     after = kk.KernelRidge(ntk, 1.0).fit(X, y)
     mse_after = ((after.predict_path(Xt, RIDGES) - yt) ** 2).mean(axis=1)
     out = Console()
     out.print(f"backend {kk.backends.BACKEND}; n={n_train}, d=10, depth 1, width 64, GELU, "
-              f"z=0.1, lr={learning_rate}, {len(history.kare)} epochs in {seconds:.1f} s")
+              f"z={DEFAULT_Z}, lr={learning_rate}, {len(history.kare)} epochs in {seconds:.1f} s")
     out.print(f"KARE: {history.kare[0]:.4g} -> {history.kare[-1]:.4g}"
               + (f" (stopped: {history.reason})" if history.stopped_early else ""))
     table = Table(title="KRR test MSE on 1000 test points")

@@ -51,7 +51,7 @@ _EXPORTS = {
 }
 # Module names never equal an exported name: importing a submodule sets the
 # package attribute of that name, which would shadow a lazily loaded function.
-_SUBMODULES = {"backends", "kernels", "testing", "solvers", "errors", "ridge", "risk",
+_SUBMODULES = {"backends", "kernels", "testing", "solvers", "errors", "ridge", "risk", "defaults",
                "network", "training", "data", "estimators"}
 #: Modules that import no Keras (their names need no backend).
 _KERAS_FREE = {"kernelkit.errors", "kernelkit.data"}

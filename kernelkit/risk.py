@@ -9,11 +9,10 @@ from keras import ops
 
 from kernelkit._dtypes import conform, resolve_dtype
 from kernelkit._validation import check_finite, check_positive, check_targets
+from kernelkit.defaults import DEFAULT_Z
 from kernelkit.errors import InputError
 from kernelkit.solvers import dense
 
-#: The paper's KARE ridge z, the default of every entry point that takes one.
-DEFAULT_Z = 0.1
 
 
 def check_z(z: Any) -> float:

@@ -7,6 +7,7 @@ from typing import Any
 import keras
 from sklearn.base import BaseEstimator
 
+from kernelkit.defaults import DEFAULT_Z
 from kernelkit.errors import InputError
 from kernelkit.estimators._base import KAREClassifierMixin, KARERegressorMixin
 from kernelkit.kernels.base import TrainableKernel
@@ -14,7 +15,7 @@ from kernelkit.kernels.gaussian import GaussianKernel
 
 
 class _KernelKAREParams(BaseEstimator):
-    def __init__(self, kernel: TrainableKernel | None = None, z: float = 0.1,
+    def __init__(self, kernel: TrainableKernel | None = None, z: float = DEFAULT_Z,
                  epochs: int = 100, learning_rate: float = 0.1,
                  batch_size: int | None = None, optimizer: Any = "adam",
                  ridge: float | str = "kare", random_state: int | None = None,

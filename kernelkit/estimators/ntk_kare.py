@@ -6,6 +6,7 @@ from typing import Any
 
 from sklearn.base import BaseEstimator
 
+from kernelkit.defaults import DEFAULT_Z
 from kernelkit.estimators._base import KAREClassifierMixin, KARERegressorMixin
 from kernelkit.kernels.ntk import NTK
 from kernelkit.network import mlp
@@ -13,7 +14,7 @@ from kernelkit.network import mlp
 
 class _NTKKAREParams(BaseEstimator):
     def __init__(self, depth: int = 1, width: int = 64, activation: str = "gelu",
-                 z: float = 0.1, epochs: int = 100, learning_rate: float = 100.0,
+                 z: float = DEFAULT_Z, epochs: int = 100, learning_rate: float = 100.0,
                  batch_size: int | None = None, optimizer: Any = "sgd",
                  ridge: float | str = "kare", random_state: int | None = None,
                  dtype: str = "float32", solver: str = "auto") -> None:

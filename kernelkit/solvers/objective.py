@@ -30,6 +30,7 @@ import numpy as np
 from keras import ops
 
 from kernelkit import backends
+from kernelkit._validation import check_positive
 from kernelkit.solvers import dense, features
 
 
@@ -68,7 +69,8 @@ class KAREObjective:
     """
 
     def __init__(self, kernel: Any, z: float, solver: str) -> None:
-        self.kernel, self.z, self.solver = kernel, float(z), solver
+        self.kernel, self.solver = kernel, solver
+        self.z = check_positive(z, "z")
         self._output, self._closed_form = PATHS[solver]
         self._compiled: Any = None
 
