@@ -205,7 +205,8 @@ FAULT_ENV = "KERNELKIT_TEST_FAULT"
 def _test_fault(unit: dict) -> None:
     """Misbehave as ``$KERNELKIT_TEST_FAULT`` says (tests only; unset: nothing).
 
-    The variable holds JSON ``{"match": {field: value}, "action": ..., "once": path}``:
+    The variable holds JSON ``{"match": {field: value}, "action": ..., "once": path}``
+    (or a list of such faults):
     a unit whose fields match runs ``action``: ``"exit"`` (the process dies),
     ``"sleep:S"``, ``"raise"`` or ``"oom"`` (raises MemoryError). With ``once``,
     only the first attempt faults (it creates the file ``once``), so the retry
@@ -214,7 +215,12 @@ def _test_fault(unit: dict) -> None:
     spec = os.environ.get(FAULT_ENV)
     if not spec:
         return
-    fault: dict[str, Any] = json.loads(spec)
+    faults = json.loads(spec)
+    for fault in faults if isinstance(faults, list) else [faults]:
+        _apply_fault(fault, unit)
+
+
+def _apply_fault(fault: dict[str, Any], unit: dict) -> None:
     if any(str(unit.get(k)) != str(v) for k, v in fault.get("match", {}).items()):
         return
     once = fault.get("once")
