@@ -70,7 +70,7 @@ def test_features_path_equals_dense_path(depth, width, bias, n):
     assert rel_err(feats.predict_path(Xt, ridges), dense.predict_path(Xt, ridges)) <= TOL
     # The null-space part of y enters as ||y_perp||^2 / lam^2: a difference of
     # squares, computed differently on the two paths.
-    assert rel_err(feats.kare_path(ridges), dense.kare_path(ridges)) <= 1e-8
+    assert rel_err(feats.kare_path(ridges), dense.kare_path(ridges)) <= 1e-7
 
 
 @pytest.mark.parametrize("depth,outputs,bias", [(1, 5, True), (2, 2, True), (3, 3, False)])
