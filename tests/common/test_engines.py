@@ -109,44 +109,37 @@ def test_ray_gives_the_same_rows_as_local(uci, ray_cluster, local_table, tmp_pat
 
 
 @pytest.mark.parametrize("engine", ["pool", "ray"])
-def test_a_dead_worker_is_retried_and_a_dying_unit_becomes_a_row(uci, ray_cluster, local_table,
-                                                                 tmp_path, monkeypatch, engine):
-    """One sweep: a unit whose worker dies once (retried, then ok) and one whose
-    worker dies every time (two attempts, then a failed row); the sweep goes on."""
+def test_dead_and_hung_workers_are_retried_then_rows(uci, ray_cluster, local_table, tmp_path,
+                                                     monkeypatch, engine):
+    """One sweep per engine: a unit whose worker dies once (retried, then ok), one
+    whose worker dies every time (two attempts, then a failed row) and one that
+    hangs (killed at --unit-timeout, retried, then a timeout row); the sweep goes on."""
     marker = tmp_path / "died-once"
     faults = [{"match": {"dataset": "alpha", "split": "val", "method": "laplace"},
                "action": "exit", "once": str(marker)},
               {"match": {"dataset": "beta", "split": "val", "method": "gaussian",
-                         "config": json.dumps({"bandwidth_scale": 2.0})}, "action": "exit"}]
+                         "config": json.dumps({"bandwidth_scale": 2.0})}, "action": "exit"},
+              {"match": {"dataset": "alpha", "split": "test", "method": "laplace", "fold": "2"},
+               "action": "sleep:120"}]
     monkeypatch.setenv(FAULT_ENV, json.dumps(faults))
     args = ["--workers", "2"] if engine == "pool" else ["--engine", "ray"]
     out = tmp_path / "run"
-    table = _bench(uci, out, *args)
+    start = time.monotonic()
+    table = _bench(uci, out, *args, "--unit-timeout", "8")
+    assert time.monotonic() - start < 200             # the hung unit did not hold the run
     assert marker.exists()                            # the first attempt ran and died ...
     assert len(_journal(out)) == UNITS                # one line per unit, none repeated
-    failed = table[table["status"] != "ok"]
-    assert len(failed) == 1 and failed["status"].iloc[0] == "failed"
+    failed = table[table["status"] == "failed"]
+    assert len(failed) == 1 and failed["dataset"].iloc[0] == "beta"
     assert "died" in failed["reason"].iloc[0] and "tried twice" in failed["reason"].iloc[0]
-    assert failed["dataset"].iloc[0] == "beta"
+    hung = table[table["status"] == "timeout"]
+    assert len(hung) == 1 and "--unit-timeout 8 s" in hung["reason"].iloc[0]
+    assert (hung["dataset"] == "alpha").all() and (hung["fold"] == "2").all()
     ok = table[table["status"] == "ok"]
-    assert len(ok) == len(local_table) - 2            # ... its retry succeeded; 2 lam rows lost
+    assert len(ok) == len(local_table) - 2 - 1        # ... its retry succeeded
     expected = local_table.merge(ok[KEY], on=KEY)
     pd.testing.assert_frame_equal(ok[KEY + ["value"]].reset_index(drop=True),
                                   expected[KEY + ["value"]].reset_index(drop=True))
-
-
-@pytest.mark.parametrize("engine", ["pool", "ray"])
-def test_unit_timeout_kills_and_records(uci, ray_cluster, tmp_path, monkeypatch, engine):
-    faults = {"match": {"dataset": "alpha", "split": "test", "method": "laplace", "fold": "2"},
-              "action": "sleep:120"}
-    monkeypatch.setenv(FAULT_ENV, json.dumps(faults))
-    args = ["--workers", "2"] if engine == "pool" else ["--engine", "ray"]
-    start = time.monotonic()
-    table = _bench(uci, tmp_path / "run", *args, "--unit-timeout", "8")
-    assert time.monotonic() - start < 100             # the sleeping unit did not hold the run
-    bad = table[table["status"] != "ok"]
-    assert list(bad["status"]) == ["timeout"] and "--unit-timeout 8 s" in bad["reason"].iloc[0]
-    assert (bad["dataset"] == "alpha").all() and (bad["fold"] == "2").all()
 
 
 def test_out_of_memory_in_process_is_retried_then_an_oom_row(uci, tmp_path, monkeypatch):
