@@ -226,4 +226,5 @@ def execute(unit: dict, dtype: str = "float32") -> list[dict]:
     elapsed = time.perf_counter() - start
     return [{**base, **sizes, "method": e.method, "lam_tilde": e.lam_tilde,
              "metric": task.metric, "value": e.value, "status": e.status, "reason": e.reason,
-             "solver": e.solver, "fit_time_s": elapsed} for e in entries]
+             "solver": e.solver, "fit_time_s": elapsed, **e.checks, "suspect": e.suspect}
+            for e in entries]

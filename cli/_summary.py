@@ -62,7 +62,7 @@ def print_summary(table: pd.DataFrame, options: Any) -> None:
     from rich.console import Console
 
     from kernelkit.benchmarks.results import atomic_write_text
-    from kernelkit.benchmarks.summary import mse_summary
+    from kernelkit.benchmarks.summary import mse_summary, suspect_summary
     from kernelkit.benchmarks.uci_metrics import format_markdown
 
     counts = table["status"].value_counts().to_dict() if len(table) else {}
@@ -85,6 +85,14 @@ def print_summary(table: pd.DataFrame, options: Any) -> None:
         console.print(_table(summary, title))
         markdown.append(f"## {title}\n\n"
                         f"{format_markdown(summary.set_index(summary.columns[0]), floatfmt='.4g')}\n")
+    suspects = suspect_summary(table)
+    if not suspects.empty:
+        title = ("suspect kernel fits (at each fit's KARE-chosen lam_tilde: train/held-out "
+                 "MSE worse than the training mean, or KARE vs held-out MSE grossly apart; "
+                 "the 'suspect' column of the results says why)")
+        console.print(_table(suspects, title))
+        markdown.append(f"## {title}\n\n"
+                        f"{format_markdown(suspects.set_index('split'), floatfmt='.4g')}\n")
     console.print(f"rows by status: {status}")
     out = pathlib.Path(options.out) / "summary"
     pd.concat([df.assign(section=t) for t, df in sections]).to_csv(f"{out}.csv", index=False)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -226,6 +227,16 @@ def test_results_table_columns(tmp_path):
     # n = 30 < P = 769: "auto" takes the dense path for KARE and for KRR.
     kernel_rows = table[table["method"] != "dnn"]
     assert set(kernel_rows["solver"]) == {"dense"}
+    # Suspect-fit checks (kernelkit.benchmarks.suspect) on every kernel row, none on the DNN's.
+    checks = ["train_mse", "train_mean_mse", "kare", "heldout_mse", "heldout_mean_mse"]
+    assert kernel_rows[checks].notna().all().all() and "suspect" in table.columns
+    assert table.loc[table["method"] == "dnn", checks].isna().all().all()
+    assert np.allclose(kernel_rows["heldout_mse"], kernel_rows["value"], rtol=1e-9)
+    from kernelkit.data.synthetic import make_synthetic
+
+    X, y, Xt, yt = make_synthetic(n_train=30, n_test=30, d=10, gamma=1.0, sigma=0.0, seed=0)
+    assert np.allclose(kernel_rows["train_mean_mse"], np.var(y), rtol=1e-9)
+    assert np.allclose(kernel_rows["heldout_mean_mse"], np.mean((yt - y.mean()) ** 2), rtol=1e-9)
 
 
 def test_solver_option_is_recorded_in_rows_and_run_record(tmp_path):
