@@ -147,7 +147,7 @@ def deep_kernel(task: Task, config: dict, seed: int, lams: Sequence[float]) -> l
     """
     from kernelkit.estimators import KernelKAREClassifier, KernelKARERegressor
     from kernelkit.kernels import DeepKernel, GaussianKernel
-    from kernelkit.network import mlp
+    from kernelkit.paper_mlp import mlp
 
     n, d = task.X_train.shape
     k = int(config.get("output_dim", 8))
@@ -171,7 +171,7 @@ def deep_kernel(task: Task, config: dict, seed: int, lams: Sequence[float]) -> l
 def network(task: Task, config: dict, seed: int, lams: Sequence[float]) -> list:
     """The trained MLP ("dnn") and KRR on its after-training NTK ("after-ntk"), one fit."""
     from kernelkit.estimators import AfterNTKClassifier, AfterNTKRegressor
-    from kernelkit.network import forward
+    from kernelkit.paper_mlp import forward
     from kernelkit.backends import to_numpy
 
     est = _fit(task, _estimator(
