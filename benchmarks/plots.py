@@ -53,6 +53,8 @@ _N_REFERENCE_CURVES = 5
 _PROTOCOL_TITLES = {
     "arora": "protocol 'arora': configuration selected on the validation half, "
     "mean accuracy over the 4 test folds",
+    "kare": "protocol 'kare': configuration and lam_tilde chosen by their KARE on the "
+    "training data (no validation split), mean accuracy over the 4 test folds",
     "paper": "protocol 'paper': ORACLE, best accuracy over the whole grid on the "
     "validation half (not an honest estimate)",
 }
@@ -61,7 +63,7 @@ _PROFILE_POINTS = 1001
 #: The headline method, drawn last and emphasised in the accuracy profile.
 _HEADLINE = "ntk-kare"
 _HEADLINE_COLOR = "#c00000"
-_PROTOCOL_SPLITS = {"arora": "test", "paper": "val"}
+_PROTOCOL_SPLITS = {"arora": "test", "paper": "val", "kare": "test"}
 _SUSPECT_LABEL = "× suspect fit among the seeds"
 _STR_COLUMNS = ("suite", "protocol", "dataset", "setting", "fold", "split", "method",
                 "config", "metric", "status", "reason", "suspect")
@@ -316,7 +318,11 @@ def _plot_uci(
     protocols: Sequence[str] | None,
 ) -> list[Path]:
     if protocols is None:
-        protocols = [p for p in PROTOCOLS if (results["split"] == _PROTOCOL_SPLITS[p]).any()]
+        kare = (results["protocol"].fillna("") == "kare") if "protocol" in results else \
+            pd.Series(False, index=results.index)
+        present = {"arora": ((results["split"] == "test") & ~kare).any(),
+                   "paper": (results["split"] == "val").any(), "kare": kare.any()}
+        protocols = [p for p in PROTOCOLS if present[p]]
     written: list[Path] = []
     sections = []
     for protocol in protocols:
@@ -421,7 +427,11 @@ def _suspect_counts(results: pd.DataFrame, protocol: str) -> dict[str, int]:
     """Flagged fits per method among the rows of the protocol's split (see `suspect`)."""
     from kernelkit.benchmarks.summary import suspect_summary
 
-    summary = suspect_summary(results[results["split"] == _PROTOCOL_SPLITS[protocol]])
+    rows = results[results["split"] == _PROTOCOL_SPLITS[protocol]]
+    if "protocol" in rows and protocol != "paper":
+        kare = rows["protocol"].fillna("") == "kare"
+        rows = rows[kare] if protocol == "kare" else rows[~kare]
+    summary = suspect_summary(rows)
     if summary.empty:
         return {}
     return {m: int(v) for m, v in zip(summary["method"], summary["suspect"]) if v}
