@@ -108,3 +108,25 @@ def test_depth_dependent_values_in_a_grid_file(tmp_path):
     with pytest.raises(InputError, match="does not set"):
         configs({"learning_rate": by_depth({1: [1.0]})})
     assert "by depth" in describe_grid("uci", "paper")
+
+
+def test_grid_wins_counts_winners_and_the_cost_of_removing_a_value():
+    import pandas as pd
+
+    from kernelkit.benchmarks.grid_wins import win_counts
+
+    rows = []
+    acc = {("a", 1, 10.0): 0.9, ("a", 2, 10.0): 0.8, ("a", 1, 1.0): 0.7, ("a", 2, 1.0): 0.6,
+           ("b", 1, 10.0): 0.5, ("b", 2, 10.0): 0.95, ("b", 1, 1.0): 0.5, ("b", 2, 1.0): 0.94}
+    for (dataset, depth, lr), value in acc.items():
+        rows.append(dict(dataset=dataset, method="ntk-kare", split="val", status="ok", seed=0,
+                         lam_tilde=0.1, value=value,
+                         config=json.dumps({"depth": depth, "learning_rate": lr})))
+    counts = win_counts(pd.DataFrame(rows)).set_index(["entry", "value"])
+    assert counts.loc[("depth", 1), "wins"] == 1 and counts.loc[("depth", 2), "wins"] == 1
+    # Without depth 2, data set b loses 95 - 50 = 45 points; a loses nothing.
+    assert counts.loc[("depth", 2), "worst_loss_pts"] == pytest.approx(45.0)
+    assert counts.loc[("depth", 2), "mean_loss_pts"] == pytest.approx(22.5)
+    # lr 1 never wins; removing it costs nothing.
+    assert counts.loc[("learning_rate", 1.0), "wins"] == 0
+    assert counts.loc[("learning_rate", 1.0), "worst_loss_pts"] == pytest.approx(0.0)
