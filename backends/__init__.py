@@ -14,6 +14,10 @@ Functions (identical signatures in every backend module):
   and its gradient with respect to the list ``params`` (zeros for unused ones).
 - ``compile_function(fn)``: a compiled version of a pure function (``jax.jit``,
   ``tf.function``; PyTorch runs eagerly), used for KARE training steps.
+- ``scan(step, carry, xs)``: ``carry, y = step(carry, [x[i] for x in xs])`` for
+  every ``i``, returning the last carry and the stacked ``y``: one compiled
+  loop inside ``compile_function`` (``jax.lax.scan``, ``tf.while_loop``; a
+  Python loop on PyTorch). Used to run many training steps per compiled call.
 - ``prefers_compiled_calls()``: whether a one-off call is faster compiled than
   eager (JAX compiles every eager op for every new shape).
 - ``supports_stateless_apply()``: whether Keras optimisers can be applied
@@ -48,6 +52,7 @@ API = (
     "per_example_jacobian",
     "value_and_grad",
     "compile_function",
+    "scan",
     "prefers_compiled_calls",
     "supports_stateless_apply",
     "no_tf32",
@@ -75,6 +80,7 @@ _impl = importlib.import_module(f"kernelkit.backends.{BACKEND}")
 per_example_jacobian = _impl.per_example_jacobian
 value_and_grad = _impl.value_and_grad
 compile_function = _impl.compile_function
+scan = _impl.scan
 supports_stateless_apply = _impl.supports_stateless_apply
 prefers_compiled_calls = _impl.prefers_compiled_calls
 no_tf32 = _impl.no_tf32

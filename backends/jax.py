@@ -44,6 +44,15 @@ def compile_function(fn: Callable[..., Any]) -> Callable[..., Any]:
     return jax.jit(fn)
 
 
+def scan(step: Callable[..., Any], carry: Any, xs: Sequence[Any]) -> tuple[Any, Any]:
+    """``jax.lax.scan(step, carry, xs)``: ``carry, y = step(carry, [x[i] for x in xs])``.
+
+    Runs the steps inside the enclosing ``jit`` as one XLA loop (one
+    compilation for any number of steps); returns the last carry and the
+    stacked ``y``.
+    """
+    return jax.lax.scan(lambda c, x: step(c, list(x)), carry, list(xs))
+
 def prefers_compiled_calls() -> bool:
     """Whether a one-off numerical call is faster compiled than eager.
 

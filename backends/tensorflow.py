@@ -58,6 +58,24 @@ def compile_function(fn: Callable[..., Any]) -> Callable[..., Any]:
     return tf.function(fn, reduce_retracing=True)
 
 
+def scan(step: Callable[..., Any], carry: Any, xs: Sequence[Any]) -> tuple[Any, Any]:
+    """``carry, y = step(carry, [x[i] for x in xs])`` for each ``i``, as one ``tf.while_loop``.
+
+    Inside a ``tf.function`` the steps run in the graph (one trace for any
+    number of steps); ``step`` may update variables. Returns the last carry
+    and the stacked ``y`` (a scalar per step).
+    """
+    n = tf.shape(xs[0])[0]
+    carry, first = step(carry, [x[0] for x in xs])
+    ys = tf.TensorArray(first.dtype, size=n).write(0, first)
+
+    def body(i: Any, c: Any, out: Any) -> tuple:
+        c, y = step(c, [x[i] for x in xs])
+        return i + 1, c, out.write(i, y)
+
+    _, carry, ys = tf.while_loop(lambda i, c, out: i < n, body, (tf.constant(1), carry, ys))
+    return carry, ys.stack()
+
 def prefers_compiled_calls() -> bool:
     """Whether a one-off numerical call is faster compiled than eager.
 

@@ -56,6 +56,18 @@ def compile_function(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def scan(step: Callable[..., Any], carry: Any, xs: Sequence[Any]) -> tuple[Any, Any]:
+    """``carry, y = step(carry, [x[i] for x in xs])`` for each ``i``: a Python loop.
+
+    PyTorch runs eagerly (see `compile_function`); returns the last carry and
+    the stacked ``y``.
+    """
+    ys = []
+    for i in range(int(xs[0].shape[0])):
+        carry, y = step(carry, [x[i] for x in xs])
+        ys.append(y)
+    return carry, torch.stack(ys)
+
 def prefers_compiled_calls() -> bool:
     """Whether a one-off numerical call is faster compiled than eager.
 

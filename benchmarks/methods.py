@@ -42,7 +42,11 @@ class Task:
 
 
 class Entry(NamedTuple):
-    """One result of a method group: a method at one lam_tilde (NaN: none)."""
+    """One result of a method group: a method at one lam_tilde (NaN: none).
+
+    ``checks`` holds a kernel row's `kernelkit.benchmarks.suspect.CHECK_COLUMNS`
+    numbers and ``suspect`` its fit's flag ("" when it passes; see that module).
+    """
 
     method: str
     lam_tilde: float
@@ -50,6 +54,8 @@ class Entry(NamedTuple):
     status: str
     reason: str
     solver: str = ""
+    checks: dict = {}
+    suspect: str = ""
 
 
 def _solver_used(est: Any) -> str:
@@ -73,18 +79,34 @@ def _score(task: Task, scores: np.ndarray, classes: np.ndarray | None) -> float:
     return float(np.mean(pred == task.y_test))
 
 
+def _codes(task: Task, y: np.ndarray, classes: np.ndarray | None) -> np.ndarray:
+    """The targets KRR fits: values (regression) or {-1, +1} codes (one column if binary)."""
+    if task.kind == "regression" or classes is None:
+        return np.asarray(y, dtype=np.float64)
+    hit = np.asarray(y)[:, None] == np.asarray(classes)[None, :]
+    codes = np.where(hit, 1.0, -1.0)
+    return codes[:, 1] if len(classes) == 2 else codes
+
+
 def _path_entries(name: str, task: Task, krr: Any, lams: Sequence[float],
                   classes: np.ndarray | None, status: str = "ok", reason: str = "",
                   solver: str = "") -> list:
+    from kernelkit.benchmarks.suspect import judge
+
     if not len(lams):
         return []
-    path = krr.predict_path(np.asarray(task.X_test, dtype=task.dtype), list(lams))
+    lams = list(lams)
+    path = krr.predict_path(np.asarray(task.X_test, dtype=task.dtype), lams)
+    train_path = krr.predict_path(np.asarray(task.X_train, dtype=task.dtype), lams)
+    checks, flag = judge(_codes(task, task.y_train, classes), train_path, krr.kare_path(lams),
+                         _codes(task, task.y_test, classes), path, lams)
     entries = []
-    for lam, scores in zip(lams, path):
+    for lam, scores, check in zip(lams, path, checks):
         value = _score(task, scores, classes)
         ok = math.isfinite(value)
         entries.append(Entry(name, float(lam), value, status if ok else "failed",
-                             reason if ok else "non-finite predictions", solver or krr.solver_))
+                             reason if ok else "non-finite predictions", solver or krr.solver_,
+                             check, flag))
     return entries
 
 
@@ -125,7 +147,7 @@ def deep_kernel(task: Task, config: dict, seed: int, lams: Sequence[float]) -> l
     """
     from kernelkit.estimators import KernelKAREClassifier, KernelKARERegressor
     from kernelkit.kernels import DeepKernel, GaussianKernel
-    from kernelkit.network import mlp
+    from kernelkit.paper_mlp import mlp
 
     n, d = task.X_train.shape
     k = int(config.get("output_dim", 8))
@@ -149,7 +171,7 @@ def deep_kernel(task: Task, config: dict, seed: int, lams: Sequence[float]) -> l
 def network(task: Task, config: dict, seed: int, lams: Sequence[float]) -> list:
     """The trained MLP ("dnn") and KRR on its after-training NTK ("after-ntk"), one fit."""
     from kernelkit.estimators import AfterNTKClassifier, AfterNTKRegressor
-    from kernelkit.network import forward
+    from kernelkit.paper_mlp import forward
     from kernelkit.backends import to_numpy
 
     est = _fit(task, _estimator(

@@ -44,6 +44,7 @@ from kernelkit.benchmarks.uci_metrics import (
     uci_accuracy_table,
     uci_metrics,
 )
+from kernelkit.benchmarks.suspect import is_suspect
 from kernelkit.errors import InputError
 
 MSE_SUITES = ("synthetic", "mnist", "higgs")
@@ -52,6 +53,8 @@ _N_REFERENCE_CURVES = 5
 _PROTOCOL_TITLES = {
     "arora": "protocol 'arora': configuration selected on the validation half, "
     "mean accuracy over the 4 test folds",
+    "kare": "protocol 'kare': configuration and lam_tilde chosen by their KARE on the "
+    "training data (no validation split), mean accuracy over the 4 test folds",
     "paper": "protocol 'paper': ORACLE, best accuracy over the whole grid on the "
     "validation half (not an honest estimate)",
 }
@@ -60,9 +63,10 @@ _PROFILE_POINTS = 1001
 #: The headline method, drawn last and emphasised in the accuracy profile.
 _HEADLINE = "ntk-kare"
 _HEADLINE_COLOR = "#c00000"
-_PROTOCOL_SPLITS = {"arora": "test", "paper": "val"}
+_PROTOCOL_SPLITS = {"arora": "test", "paper": "val", "kare": "test"}
+_SUSPECT_LABEL = "× suspect fit among the seeds"
 _STR_COLUMNS = ("suite", "protocol", "dataset", "setting", "fold", "split", "method",
-                "config", "metric", "status", "reason")
+                "config", "metric", "status", "reason", "suspect")
 
 
 def plot_results(
@@ -180,7 +184,8 @@ def _series(results: pd.DataFrame) -> pd.DataFrame:
     Returns:
         DataFrame with columns ``setting``, ``method``, ``config``,
         ``lam_tilde``, ``mean``, ``std`` (sample std over the rows, i.e. the
-        seeds; NaN for a single row) and ``n``; lines in order of first
+        seeds; NaN for a single row), ``n`` and ``suspect`` (how many of those
+        rows belong to a fit flagged suspect); lines in order of first
         appearance, points by increasing ``lam_tilde`` (NaN last).
 
     Example:
@@ -189,15 +194,19 @@ def _series(results: pd.DataFrame) -> pd.DataFrame:
         >>> rows = pd.DataFrame(dict(setting="s", method="ntk-kare", config="{}",
         ...     lam_tilde=0.1, split="test", metric="mse", status="ok", seed=[0, 1],
         ...     value=[1.0, 3.0]))
-        >>> _series(rows)[["mean", "n"]].values.tolist()
-        [[2.0, 2.0]]
+        >>> _series(rows)[["mean", "n", "suspect"]].values.tolist()
+        [[2.0, 2.0, 0.0]]
     """
     ok = results[
         (results["split"] == "test") & (results["metric"] == "mse") & (results["status"] == "ok")
     ]
     keys = ["setting", "method", "config", "lam_tilde"]
-    grouped = ok.groupby(keys, sort=False, dropna=False)["value"]
-    series = grouped.agg(mean="mean", std="std", n="count").reset_index()
+    flagged = is_suspect(ok["suspect"]) if "suspect" in ok else np.zeros(len(ok), bool)
+    ok = ok.assign(_suspect=flagged.astype(int))
+    grouped = ok.groupby(keys, sort=False, dropna=False)
+    series = grouped["value"].agg(mean="mean", std="std", n="count")
+    series["suspect"] = grouped["_suspect"].sum()
+    series = series.reset_index()
     return series.sort_values(keys, key=_appearance_order, kind="stable", ignore_index=True)
 
 
@@ -259,6 +268,10 @@ def _draw_mse_panel(ax: Any, panel: pd.DataFrame, colors: dict[str, Any]) -> Non
         ax.plot(x, m, marker="o", ms=3, color=colors[label], label=label)
         ax.fill_between(x, np.maximum(m - s, floor), m + s, color=colors[label], alpha=0.2,
                         lw=0)
+        bad = line[line["suspect"] > 0]
+        if not bad.empty:  # a point some of whose seeds' fits are flagged suspect
+            ax.plot(bad["lam_tilde"], bad["mean"], ls="none", marker="x", ms=7, mew=1.5,
+                    color="black", zorder=5, label=_SUSPECT_LABEL)
     for label, flat in panel[panel["lam_tilde"].isna()].groupby("label", sort=False):
         m, s = float(flat["mean"].iloc[0]), float(np.nan_to_num(flat["std"].iloc[0]))
         ax.axhline(m, ls="--", color=colors[label], label=label)
@@ -305,7 +318,11 @@ def _plot_uci(
     protocols: Sequence[str] | None,
 ) -> list[Path]:
     if protocols is None:
-        protocols = [p for p in PROTOCOLS if (results["split"] == _PROTOCOL_SPLITS[p]).any()]
+        kare = (results["protocol"].fillna("") == "kare") if "protocol" in results else \
+            pd.Series(False, index=results.index)
+        present = {"arora": ((results["split"] == "test") & ~kare).any(),
+                   "paper": (results["split"] == "val").any(), "kare": kare.any()}
+        protocols = [p for p in PROTOCOLS if present[p]]
     written: list[Path] = []
     sections = []
     for protocol in protocols:
@@ -314,6 +331,7 @@ def _plot_uci(
             warnings.warn(f"uci, protocol {protocol!r}: no ok accuracy; skipped", stacklevel=3)
             continue
         metrics = uci_metrics(acc, reference)
+        metrics.attrs["suspect"] = _suspect_counts(results, protocol)
         written += _plot_profile(acc, reference, metrics, protocol, out, formats)
         csv_path = out / f"uci_summary_{protocol}.csv"
         metrics.to_csv(csv_path)
@@ -369,8 +387,11 @@ def _profile_figure(curves: pd.DataFrame, metrics: pd.DataFrame, protocol: str) 
                  "ls": "-" if is_ours else ":", "alpha": 0.9}
         if method == _HEADLINE:
             style = {"color": _HEADLINE_COLOR, "lw": 3.0, "ls": "-", "alpha": 1.0}
+        flagged = metrics.attrs.get("suspect", {}).get(method, 0)
+        label = (f"{method} ({flagged} suspect fits)" if flagged else method) if is_ours \
+            else f"{method} (Fernández-Delgado)"
         ax.plot(curves.index, 100.0 * curves[method], drawstyle="steps-pre", zorder=z,
-                label=method if is_ours else f"{method} (Fernández-Delgado)", **style)
+                label=label, **style)
     ax.set_xlabel("t (fraction of the best accuracy on each data set)")
     ax.set_ylabel("% of data sets with accuracy ≥ t × best")
     ax.set_xlim(float(curves.index[0]), 1.0)
@@ -395,7 +416,29 @@ def _summary_section(metrics: pd.DataFrame, protocol: str) -> str:
         f"all {len(metrics)} methods, is in `uci_summary_{protocol}.csv`); definitions in "
         "`docs/metrics.md`.\n\n"
         + format_markdown(shown)
+        + _suspect_line(metrics.attrs.get("suspect", {}))
         + "\nData sets: "
         + ", ".join(datasets)
         + "\n"
     )
+
+
+def _suspect_counts(results: pd.DataFrame, protocol: str) -> dict[str, int]:
+    """Flagged fits per method among the rows of the protocol's split (see `suspect`)."""
+    from kernelkit.benchmarks.summary import suspect_summary
+
+    rows = results[results["split"] == _PROTOCOL_SPLITS[protocol]]
+    if "protocol" in rows and protocol != "paper":
+        kare = rows["protocol"].fillna("") == "kare"
+        rows = rows[kare] if protocol == "kare" else rows[~kare]
+    summary = suspect_summary(rows)
+    if summary.empty:
+        return {}
+    return {m: int(v) for m, v in zip(summary["method"], summary["suspect"]) if v}
+
+
+def _suspect_line(counts: dict[str, int]) -> str:
+    if not counts:
+        return "\nSuspect kernel fits: none.\n"
+    return ("\nSuspect kernel fits (the `suspect` column of the results says why): "
+            + ", ".join(f"{m} {v}" for m, v in counts.items()) + ".\n")

@@ -32,6 +32,8 @@ COLUMNS = (
     "lam_tilde", "seed", "metric", "value", "n_train", "n_test", "d", "classes",
     "fit_time_s", "peak_mem_mb", "mem_measure", "status", "reason", "unit_id", "engine",
     "host", "device", "solver",
+    # suspect-fit checks (kernelkit.benchmarks.suspect): numbers, then the fit's flag
+    "train_mse", "train_mean_mse", "kare", "heldout_mse", "heldout_mean_mse", "suspect",
 )
 #: Status values of a row (``timeout`` and ``oom``: the unit's last attempt).
 STATUSES = ("ok", "skipped", "failed", "diverged", "timeout", "oom")
@@ -198,7 +200,8 @@ def _normalise(row: dict) -> dict:
     out = {c: row.get(c) for c in COLUMNS}
     if out["status"] not in STATUSES:
         raise InputError(f"row status must be one of {STATUSES}, got {out['status']!r}.")
-    for key in ("value", "lam_tilde", "fit_time_s", "peak_mem_mb"):
+    for key in ("value", "lam_tilde", "fit_time_s", "peak_mem_mb", "train_mse",
+                "train_mean_mse", "kare", "heldout_mse", "heldout_mean_mse"):
         if out[key] is not None:
             out[key] = float(out[key])
     return out
@@ -230,7 +233,7 @@ def read_results(path: str | os.PathLike) -> pd.DataFrame:
         df = pd.read_parquet(path)
     else:
         df = pd.read_csv(path, keep_default_na=True)
-    for col in ("fold", "config", "reason", "protocol", "setting", "dataset"):
+    for col in ("fold", "config", "reason", "protocol", "setting", "dataset", "suspect"):
         if col in df:
             df[col] = df[col].astype("string").fillna("").astype(object)
     return df

@@ -153,6 +153,8 @@ def run_suite(options: RunOptions, reporter: Reporter | None = None) -> pd.DataF
 def _phase_label(options: RunOptions, number: int) -> str:
     if options.suite != "uci":
         return options.suite
+    if options.protocol == "kare":
+        return "uci: every configuration on the 4 folds (kare)"
     return "uci: validation half" if number == 1 else "uci: 4 test folds"
 
 

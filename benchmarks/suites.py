@@ -74,6 +74,9 @@ def plan_uci(grid: dict, seeds: list[int], root: str, datasets: Any = None,
              on_skip: Callable[[str, str], None] | None = None, **_: Any) -> Iterator[list[dict]]:
     """UCI: the validation half for every configuration; then (arora) the 4 folds.
 
+    Protocol ``kare`` instead runs every configuration on each of the 4
+    folds in one phase (`_kare_units`): KARE chooses afterwards.
+
     Phase 1 scores every configuration and lam_tilde on the validation half of
     ``conxuntos.dat``. Phase 2 (protocol ``arora`` only) retrains the best
     configuration and lam_tilde of each (data set, method) on each of the 4
@@ -85,6 +88,9 @@ def plan_uci(grid: dict, seeds: list[int], root: str, datasets: Any = None,
     names = []
     for ds in iter_uci(root, datasets, on_error=lambda name, err: on_skip and on_skip(name, str(err))):
         names.append((ds.name, ds.n_classes))
+    if protocol == "kare":
+        yield list(_kare_units(grid, seeds, root, names, max_n))
+        return
     val = []
     for name, _classes in names:
         data = {"kind": "uci", "root": root, "name": name, "fold": "val", "max_n": max_n}
@@ -104,6 +110,21 @@ def plan_uci(grid: dict, seeds: list[int], root: str, datasets: Any = None,
                                  config, seed, lams, data)
                     tests.append({**unit, "keep": keep})
     yield tests
+
+
+def _kare_units(grid: dict, seeds: list[int], root: str, names: list, max_n: int | None
+                ) -> Iterator[dict]:
+    """Protocol ``kare``: every configuration on each of the 4 training folds, test fold scored.
+
+    No validation split: each fold's whole training set trains, and the
+    choice of configuration and lam_tilde is made afterwards from the rows'
+    own KARE (`kernelkit.benchmarks.uci_metrics.kare_selection`).
+    """
+    for name, _classes in names:
+        for fold in range(4):
+            data = {"kind": "uci", "root": root, "name": name, "fold": fold, "max_n": max_n}
+            yield from _method_units("uci", grid, seeds, name, data, lambda c, s=name: s,
+                                     fold=str(fold), split="test", protocol="kare")
 
 
 def _in_plan_order(table: Any, units: list[dict]) -> Any:
@@ -226,4 +247,5 @@ def execute(unit: dict, dtype: str = "float32") -> list[dict]:
     elapsed = time.perf_counter() - start
     return [{**base, **sizes, "method": e.method, "lam_tilde": e.lam_tilde,
              "metric": task.metric, "value": e.value, "status": e.status, "reason": e.reason,
-             "solver": e.solver, "fit_time_s": elapsed} for e in entries]
+             "solver": e.solver, "fit_time_s": elapsed, **e.checks, "suspect": e.suspect}
+            for e in entries]

@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from kernelkit.benchmarks.suspect import is_suspect
+
 #: lam_tilde columns shown in the MSE summaries (those present in the grid).
 SHOWN_LAMS = (1e-3, 1e-1, 10.0)
 _USABLE = ("ok", "diverged")  # a diverged KARE run still predicts with its restored weights
@@ -44,6 +46,7 @@ def mse_summary(table: pd.DataFrame) -> pd.DataFrame:
             record["argmin"] = curve.idxmin()
         record["diverged"] = int((group["status"] == "diverged").sum() // max(
             1, group["lam_tilde"].nunique()))
+        record["suspect"] = _suspect_fits(group)
         out.append(record)
     df = pd.DataFrame(out)
     first = [c for c in ("setting", "method", "seeds", "no lam (dnn)") if c in df]
@@ -75,3 +78,43 @@ def uci_summary(table: pd.DataFrame, protocol: str,
         metrics = pd.concat([ours, theirs]).sort_values("friedman_rank")
     metrics.attrs["n_datasets"] = int(np.sum(acc.notna().any(axis=1)))
     return metrics
+
+
+def _suspect_fits(rows: pd.DataFrame) -> int:
+    """How many fits (units: one config, seed, fold) among ``rows`` are flagged suspect."""
+    if "suspect" not in rows or rows.empty:
+        return 0
+    flagged = rows[is_suspect(rows["suspect"])]
+    keys = [k for k in ("dataset", "setting", "fold", "split", "config", "seed") if k in rows]
+    return int(len(flagged.drop_duplicates(keys))) if len(flagged) else 0
+
+
+def suspect_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Suspect kernel fits per (split, method): fits judged, flagged, and by which check.
+
+    A fit is judged on its rows (`kernelkit.benchmarks.suspect`); the DNN has
+    no kernel and is not judged.
+
+    Example:
+        >>> import pandas as pd
+        >>> from kernelkit.benchmarks.summary import suspect_summary
+        >>> rows = pd.DataFrame({"split": "test", "method": "rfm", "config": "{}",
+        ...     "seed": [0, 0, 1], "lam_tilde": [0.1, 1.0, 0.1], "status": "ok",
+        ...     "kare": 0.1, "suspect": ["kare: ...", "kare: ...", ""]})
+        >>> suspect_summary(rows)[["fits", "suspect", "kare"]].values.tolist()
+        [[2, 1, 1]]
+    """
+    if "suspect" not in table or "kare" not in table:
+        return pd.DataFrame()
+    rows = table[table["status"].isin(_USABLE) & table["kare"].notna()]
+    keys = [k for k in ("dataset", "setting", "fold", "split", "config", "seed") if k in rows]
+    out = []
+    for (split, method), group in rows.groupby(["split", "method"], sort=False):
+        fits = group.drop_duplicates(keys)
+        flags = fits["suspect"][is_suspect(fits["suspect"])]
+        record = {"split": split, "method": method, "fits": len(fits), "suspect": len(flags)}
+        for check in ("train", "heldout", "kare"):
+            record[check] = int(sum(any(part.startswith(check + ":") for part in f.split("; "))
+                                    for f in flags))
+        out.append(record)
+    return pd.DataFrame(out)

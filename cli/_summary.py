@@ -37,9 +37,11 @@ def _uci_sections(table: pd.DataFrame, options: Any) -> list[tuple[str, pd.DataF
         from kernelkit.data.delgado import load_delgado
 
         reference = load_delgado(options.reference)
-    label = ("honest: choices on the validation half, accuracy on the 4 test folds"
-             if options.protocol == "arora" else
-             "ORACLE: best over the grid measured on the validation half")
+    label = {"arora": "honest: choices on the validation half, accuracy on the 4 test folds",
+             "kare": "honest: choices by each fit's KARE on its training data, no validation "
+                     "split, accuracy on the 4 test folds",
+             "paper": "ORACLE: best over the grid measured on the validation half"
+             }[options.protocol]
     title = f"uci ({options.protocol}; {label})"
     with_test = uci_with_test_file(resolve_data_dir("uci", options.data_dir))
     present = set(table["dataset"])
@@ -62,7 +64,7 @@ def print_summary(table: pd.DataFrame, options: Any) -> None:
     from rich.console import Console
 
     from kernelkit.benchmarks.results import atomic_write_text
-    from kernelkit.benchmarks.summary import mse_summary
+    from kernelkit.benchmarks.summary import mse_summary, suspect_summary
     from kernelkit.benchmarks.uci_metrics import format_markdown
 
     counts = table["status"].value_counts().to_dict() if len(table) else {}
@@ -85,6 +87,25 @@ def print_summary(table: pd.DataFrame, options: Any) -> None:
         console.print(_table(summary, title))
         markdown.append(f"## {title}\n\n"
                         f"{format_markdown(summary.set_index(summary.columns[0]), floatfmt='.4g')}\n")
+    suspects = suspect_summary(table)
+    if not suspects.empty:
+        title = ("suspect kernel fits (at each fit's KARE-chosen lam_tilde: train/held-out "
+                 "MSE worse than the training mean, or KARE vs held-out MSE grossly apart; "
+                 "the 'suspect' column of the results says why)")
+        console.print(_table(suspects, title))
+        markdown.append(f"## {title}\n\n"
+                        f"{format_markdown(suspects.set_index('split'), floatfmt='.4g')}\n")
+    if options.suite == "uci" and "fit_time_s" in table and len(table):
+        compute = table.groupby("split", sort=False)["fit_time_s"].sum()
+        console.print("compute (sum of the units' fit_time_s): " + ", ".join(
+            f"{split or 'skipped'} {seconds:.1f} s" for split, seconds in compute.items()))
+    if options.suite == "uci" and options.protocol == "kare":
+        from kernelkit.benchmarks.uci_metrics import kare_selection
+
+        chosen = kare_selection(table[table["protocol"] == "kare"])
+        chosen.to_csv(pathlib.Path(options.out) / "selection_kare.csv", index=False)
+        console.print(f"kare: the choice of each (data set, method, fold) is in "
+                      f"{pathlib.Path(options.out) / 'selection_kare.csv'}")
     console.print(f"rows by status: {status}")
     out = pathlib.Path(options.out) / "summary"
     pd.concat([df.assign(section=t) for t, df in sections]).to_csv(f"{out}.csv", index=False)

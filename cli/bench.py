@@ -171,10 +171,12 @@ _uci_options = _options(
                  help="Comma-separated names or globs, e.g. 'iris,monks-*'."),
     click.option("--max-n", type=int, default=None,
                  help="Subsample training sets above N points (seeded)."),
-    click.option("--protocol", type=click.Choice(["arora", "paper"]), default="arora",
+    click.option("--protocol", type=click.Choice(["arora", "paper", "kare"]), default="arora",
                  show_default=True,
-                 help="arora (honest: choose on validation, test on 4 folds) or paper "
-                      "(ORACLE: best over the grid on the validation half)."),
+                 help="arora (honest: choose on validation, test on 4 folds), kare (honest, "
+                      "no validation split: every configuration on the 4 folds, chosen by "
+                      "its own KARE on the training data) or paper (ORACLE: best over the "
+                      "grid on the validation half)."),
     click.option("--reference", type=click.Path(dir_okay=False, exists=True), default=None,
                  help="Fernandez-Delgado's accuracy table (delgado2014_results.txt) "
                       "for P90/P95/PMA/Friedman rank."),

@@ -35,7 +35,7 @@ _EXPORTS = {
     "ProductKernel": "kernelkit.kernels.algebra",
     "ScaleKernel": "kernelkit.kernels.algebra",
     "DeepKernel": "kernelkit.kernels.deep",
-    "mlp": "kernelkit.network",
+    "mlp": "kernelkit.paper_mlp",
     "kare": "kernelkit.risk",
     "kare_value_and_grad": "kernelkit.risk",
     "KernelRidge": "kernelkit.ridge",
@@ -52,7 +52,7 @@ _EXPORTS = {
 # Module names never equal an exported name: importing a submodule sets the
 # package attribute of that name, which would shadow a lazily loaded function.
 _SUBMODULES = {"backends", "kernels", "testing", "solvers", "errors", "ridge", "risk", "defaults",
-               "network", "training", "data", "estimators"}
+               "paper_mlp", "training", "data", "estimators"}
 #: Modules that import no Keras (their names need no backend).
 _KERAS_FREE = {"kernelkit.errors", "kernelkit.data"}
 
@@ -87,5 +87,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from kernelkit.kernels import (NTK, AnisotropicKernel, DeepKernel, GaussianKernel,
                                    LaplaceKernel, ProductKernel, ScaleKernel, SumKernel,
                                    TrainableKernel)
-    from kernelkit.network import mlp
+    from kernelkit.paper_mlp import mlp
     from kernelkit.ridge import KernelRidge

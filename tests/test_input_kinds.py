@@ -17,7 +17,8 @@ from keras import ops
 import kernelkit as kk
 from kernelkit import kare_value_and_grad
 from kernelkit.estimators import KernelKARERegressor, NTKKARERegressor
-from kernelkit.training import fit_kare, fit_network
+from kernelkit.paper_mlp import fit_network
+from kernelkit.training import fit_kare
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(8, 2)).astype("float32")

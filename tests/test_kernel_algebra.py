@@ -15,7 +15,7 @@ import kernelkit as kk
 from kernelkit import kare_value_and_grad
 from kernelkit.errors import InputError
 from kernelkit.estimators import KernelKAREClassifier, KernelKARERegressor
-from kernelkit.network import forward
+from kernelkit.paper_mlp import forward
 from kernelkit.solvers import plan_solver
 from kernelkit.testing import KernelTestCase, to_numpy
 from kernelkit.training import fit_kare

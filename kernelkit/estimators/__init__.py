@@ -1,7 +1,7 @@
 """scikit-learn estimators built from kernelkit's kernels, KARE training and KRR."""
 
 from kernelkit.estimators.kernel_kare import KernelKAREClassifier, KernelKARERegressor
-from kernelkit.estimators.networks import (
+from kernelkit.estimators.mlp_baselines import (
     AfterNTKClassifier,
     AfterNTKRegressor,
     MLPClassifier,

@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator
 from kernelkit.defaults import DEFAULT_Z
 from kernelkit.estimators._base import KAREClassifierMixin, KARERegressorMixin
 from kernelkit.kernels.ntk import NTK
-from kernelkit.network import mlp
+from kernelkit.paper_mlp import mlp
 
 
 class _NTKKAREParams(BaseEstimator):

@@ -17,7 +17,7 @@ from kernelkit.kernels.algebra import (
     serialize_part,
 )
 from kernelkit.kernels.base import TrainableKernel
-from kernelkit.network import forward
+from kernelkit.paper_mlp import forward
 
 
 class DeepKernel(TrainableKernel):
@@ -29,7 +29,7 @@ class DeepKernel(TrainableKernel):
     and the kernel on it together. The network is any built Keras model
     mapping ``(n, d)`` to ``(n, k)``; the base kernel works on ``k``
     features (it is built on them here). A Dense MLP (`kernelkit.mlp`) is
-    evaluated exactly in float64 on every backend (`kernelkit.network.forward`).
+    evaluated exactly in float64 on every backend (`kernelkit.paper_mlp.forward`).
     The network is trained in place, as `NTK` trains its model.
 
     When the base kernel has a finite feature map, so does the deep kernel

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -151,6 +152,38 @@ def test_uci_arora_with_corrupt_and_missing_data_sets(tmp_path):
 
 
 @needs_data
+def test_uci_kare_protocol_chooses_by_kare_on_all_the_training_data(tmp_path):
+    grid = _grid(tmp_path, methods=["laplace", "network"], network=TINY_NET,
+                 laplace={"bandwidth": [1.0, 10.0]}, lam_tilde=[1e-3, 1e-1])
+    out = tmp_path / "kare"
+    result = CliRunner().invoke(main, ["bench", "uci", "--data-dir", str(UCI), "--grid", grid,
+                                       "--datasets", "balloons", "--protocol", "kare",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = read_results(out)
+    assert set(table["split"]) == {"test"} and set(table["protocol"]) == {"kare"}
+    assert sorted(table["fold"].unique()) == ["0", "1", "2", "3"]  # no validation half
+    from kernelkit.data.uci import load_uci
+
+    ds = load_uci(str(UCI), "balloons")
+    assert set(table["n_train"]) == {len(ds.folds[f][0]) for f in range(4)}  # whole folds train
+    lap = table[table["method"] == "laplace"]
+    assert len(lap) == 4 * 2 * 2  # every fold x bandwidth x lam_tilde
+    chosen = pd.read_csv(out / "selection_kare.csv", dtype={"fold": str})
+    for (method, fold), row in chosen.set_index(["method", "fold"]).iterrows():
+        if method == "laplace":  # oracle: the row of that fold with the smallest KARE
+            rows = lap[lap["fold"] == fold]
+            best = rows.loc[rows["kare"].idxmin()]
+            assert (row["config"], row["lam_tilde"], row["accuracy"]) == (
+                best["config"], best["lam_tilde"], best["value"])
+            assert row["chosen_by"] == "KARE"
+        if method == "dnn":
+            assert row["chosen_by"] == "KARE of the after-training NTK"
+    assert set(chosen["method"]) == {"laplace", "dnn", "after-ntk"}
+    assert "no validation" in result.output and "compute" in result.output
+
+
+@needs_data
 @pytest.mark.parametrize("suite", ["mnist", "higgs"])
 def test_image_suites_tiny(tmp_path, suite):
     grid = _grid(tmp_path, seeds=1, n_train=30, n_test=30,
@@ -226,6 +259,16 @@ def test_results_table_columns(tmp_path):
     # n = 30 < P = 769: "auto" takes the dense path for KARE and for KRR.
     kernel_rows = table[table["method"] != "dnn"]
     assert set(kernel_rows["solver"]) == {"dense"}
+    # Suspect-fit checks (kernelkit.benchmarks.suspect) on every kernel row, none on the DNN's.
+    checks = ["train_mse", "train_mean_mse", "kare", "heldout_mse", "heldout_mean_mse"]
+    assert kernel_rows[checks].notna().all().all() and "suspect" in table.columns
+    assert table.loc[table["method"] == "dnn", checks].isna().all().all()
+    assert np.allclose(kernel_rows["heldout_mse"], kernel_rows["value"], rtol=1e-9)
+    from kernelkit.data.synthetic import make_synthetic
+
+    X, y, Xt, yt = make_synthetic(n_train=30, n_test=30, d=10, gamma=1.0, sigma=0.0, seed=0)
+    assert np.allclose(kernel_rows["train_mean_mse"], np.var(y), rtol=1e-9)
+    assert np.allclose(kernel_rows["heldout_mean_mse"], np.mean((yt - y.mean()) ** 2), rtol=1e-9)
 
 
 def test_solver_option_is_recorded_in_rows_and_run_record(tmp_path):

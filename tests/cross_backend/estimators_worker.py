@@ -37,7 +37,7 @@ from kernelkit.estimators import (  # noqa: E402
     NTKKAREClassifier,
     NTKKARERegressor,
 )
-from kernelkit.network import forward  # noqa: E402
+from kernelkit.paper_mlp import forward  # noqa: E402
 from kernelkit.testing import to_numpy  # noqa: E402
 from kernelkit.training import fit_kare  # noqa: E402
 

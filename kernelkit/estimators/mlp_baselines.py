@@ -1,4 +1,10 @@
-"""The paper's other two models: the trained network ("DNN") and its after-training NTK."""
+"""The paper's network baselines as estimators: the trained MLP ("DNN") and its after-training NTK.
+
+Both train the paper's MLP (`kernelkit.paper_mlp`) on its own loss; they
+differ only in what predicts afterwards, a small predictor mixin each:
+`_PredictsWithNetwork` (the network itself) and `_PredictsWithAfterNTK`
+(kernel ridge regression on the NTK at the trained weights).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from kernelkit.estimators._base import KAREClassifierMixin, KARERegressorMixin
 from kernelkit.kernels.ntk import NTK
-from kernelkit.network import forward, mlp
+from kernelkit.paper_mlp import fit_network, forward, mlp
 from kernelkit.ridge import KernelRidge
 from kernelkit.backends import to_numpy
-from kernelkit.training import fit_network
 
 
 class _NetworkParams(BaseEstimator):
@@ -36,10 +41,7 @@ class _NetworkParams(BaseEstimator):
 
 
 class _NetworkMixin:
-    """Fit the MLP on its training loss; predict with it or with KRR on its NTK."""
-
-    #: "network": predict with the trained network; "after_ntk": KRR on its NTK.
-    _predictor = "network"
+    """Fit the MLP on its training loss, then the predictor (``_fit_predictor``)."""
 
     def _fit_targets(self, X: np.ndarray, Y: np.ndarray) -> None:
         X = np.asarray(X, dtype=self.dtype)
@@ -58,24 +60,43 @@ class _NetworkMixin:
             batch_size=self.batch_size, seed=self.random_state)
         self.model_ = model
         self._y_ndim = Y.ndim
-        if self._predictor == "after_ntk":
-            self.kernel_ = NTK(model)
-            self.krr_ = KernelRidge(self.kernel_, ridge=self.ridge, solver=self.solver).fit(X, Y)
+        self._fit_predictor(X, Y)
 
     def _scores(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "model_")
         X = np.asarray(validate_data(self, X, reset=False), dtype=self.dtype)
-        if self._predictor == "after_ntk":
-            return self.krr_.predict(X)
+        return self._predict_scores(X)
+
+
+class _PredictsWithNetwork:
+    """The predictor of the "DNN": the trained network's own outputs."""
+
+    def _fit_predictor(self, X: np.ndarray, Y: np.ndarray) -> None:
+        pass  # the network is the predictor
+
+    def _predict_scores(self, X: np.ndarray) -> np.ndarray:
         out = np.asarray(to_numpy(forward(self.model_, X)), dtype=np.float64)
         return out[:, 0] if self._y_ndim == 1 else out
 
 
-class MLPRegressor(_NetworkMixin, KARERegressorMixin, _NetworkParams):
+class _PredictsWithAfterNTK:
+    """The predictor of "after-NTK": KRR on the NTK of the trained network (``kernel_``, ``krr_``)."""
+
+    def _fit_predictor(self, X: np.ndarray, Y: np.ndarray) -> None:
+        self.kernel_ = NTK(self.model_)
+        self.krr_ = KernelRidge(self.kernel_, ridge=self.ridge, solver=self.solver).fit(X, Y)
+
+    def _predict_scores(self, X: np.ndarray) -> np.ndarray:
+        return self.krr_.predict(X)
+
+
+class MLPRegressor(_PredictsWithNetwork, _NetworkMixin, KARERegressorMixin, _NetworkParams):
     """The paper's "DNN": the MLP trained on mean squared error, predicting itself.
 
     ``ridge`` is unused (kept so that all the paper's models share parameter
-    names). Adam at ``learning_rate`` 1e-3, batches of 32, 100 epochs by default.
+    names). Adam at ``learning_rate`` 1e-3, batches of 32, 100 epochs by default; the paper
+    trains it by full-batch gradient descent (``optimizer="sgd", batch_size=None``) at 0.1
+    for 10,000 epochs (synthetic, MNIST, Higgs), compiled (`kernelkit.paper_mlp.fit_network`).
 
     Example:
         >>> import numpy as np
@@ -86,7 +107,7 @@ class MLPRegressor(_NetworkMixin, KARERegressorMixin, _NetworkParams):
     """
 
 
-class MLPClassifier(_NetworkMixin, KAREClassifierMixin, _NetworkParams):
+class MLPClassifier(_PredictsWithNetwork, _NetworkMixin, KAREClassifierMixin, _NetworkParams):
     """The trained MLP as a classifier: MSE on +-1 for two classes, cross-entropy otherwise.
 
     Example:
@@ -98,7 +119,8 @@ class MLPClassifier(_NetworkMixin, KAREClassifierMixin, _NetworkParams):
     """
 
 
-class AfterNTKRegressor(_NetworkMixin, KARERegressorMixin, _NetworkParams):
+class AfterNTKRegressor(_PredictsWithAfterNTK, _NetworkMixin, KARERegressorMixin,
+                        _NetworkParams):
     """The paper's "after-NTK": train the MLP on MSE, then KRR on its NTK at the trained weights.
 
     Example:
@@ -109,10 +131,9 @@ class AfterNTKRegressor(_NetworkMixin, KARERegressorMixin, _NetworkParams):
         (2,)
     """
 
-    _predictor = "after_ntk"
 
-
-class AfterNTKClassifier(_NetworkMixin, KAREClassifierMixin, _NetworkParams):
+class AfterNTKClassifier(_PredictsWithAfterNTK, _NetworkMixin, KAREClassifierMixin,
+                         _NetworkParams):
     """After-NTK classifier: the MLP trained on MSE (+-1, two classes) or cross-entropy,
     then KRR with {-1, +1} one-hot targets on its NTK, argmax.
 
@@ -123,5 +144,3 @@ class AfterNTKClassifier(_NetworkMixin, KAREClassifierMixin, _NetworkParams):
         >>> AfterNTKClassifier(width=8, epochs=2, random_state=0).fit(X, y).predict(X[:2]).shape
         (2,)
     """
-
-    _predictor = "after_ntk"
