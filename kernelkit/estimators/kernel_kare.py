@@ -9,7 +9,11 @@ from sklearn.base import BaseEstimator
 
 from kernelkit.defaults import DEFAULT_Z
 from kernelkit.errors import InputError
-from kernelkit.estimators._base import KAREClassifierMixin, KARERegressorMixin
+from kernelkit.estimators._base import (
+    KAREFitMixin,
+    KernelKitClassifierMixin,
+    KernelKitRegressorMixin,
+)
 from kernelkit.kernels.base import TrainableKernel
 from kernelkit.kernels.gaussian import GaussianKernel
 
@@ -54,7 +58,7 @@ class _KernelKAREParams(BaseEstimator):
         return kernel
 
 
-class KernelKARERegressor(KARERegressorMixin, _KernelKAREParams):
+class KernelKARERegressor(KAREFitMixin, KernelKitRegressorMixin, _KernelKAREParams):
     """Train any kernel's parameters on KARE, then predict with KRR.
 
     ``kernel`` is a template (Gaussian with bandwidth 1 by default): ``fit``
@@ -74,7 +78,7 @@ class KernelKARERegressor(KARERegressorMixin, _KernelKAREParams):
     """
 
 
-class KernelKAREClassifier(KAREClassifierMixin, _KernelKAREParams):
+class KernelKAREClassifier(KAREFitMixin, KernelKitClassifierMixin, _KernelKAREParams):
     """`KernelKARERegressor` for classification: {-1, +1} one-hot targets, argmax.
 
     Example:

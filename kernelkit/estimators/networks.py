@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from kernelkit.estimators._base import KAREClassifierMixin, KARERegressorMixin
+from kernelkit.estimators._base import KernelKitClassifierMixin, KernelKitRegressorMixin
 from kernelkit.kernels.ntk import NTK
 from kernelkit.network import forward, mlp
 from kernelkit.ridge import KernelRidge
@@ -71,7 +71,7 @@ class _NetworkMixin:
         return out[:, 0] if self._y_ndim == 1 else out
 
 
-class MLPRegressor(_NetworkMixin, KARERegressorMixin, _NetworkParams):
+class MLPRegressor(_NetworkMixin, KernelKitRegressorMixin, _NetworkParams):
     """The paper's "DNN": the MLP trained on mean squared error, predicting itself.
 
     ``ridge`` is unused (kept so that all the paper's models share parameter
@@ -86,7 +86,7 @@ class MLPRegressor(_NetworkMixin, KARERegressorMixin, _NetworkParams):
     """
 
 
-class MLPClassifier(_NetworkMixin, KAREClassifierMixin, _NetworkParams):
+class MLPClassifier(_NetworkMixin, KernelKitClassifierMixin, _NetworkParams):
     """The trained MLP as a classifier: MSE on +-1 for two classes, cross-entropy otherwise.
 
     Example:
@@ -98,7 +98,7 @@ class MLPClassifier(_NetworkMixin, KAREClassifierMixin, _NetworkParams):
     """
 
 
-class AfterNTKRegressor(_NetworkMixin, KARERegressorMixin, _NetworkParams):
+class AfterNTKRegressor(_NetworkMixin, KernelKitRegressorMixin, _NetworkParams):
     """The paper's "after-NTK": train the MLP on MSE, then KRR on its NTK at the trained weights.
 
     Example:
@@ -112,7 +112,7 @@ class AfterNTKRegressor(_NetworkMixin, KARERegressorMixin, _NetworkParams):
     _predictor = "after_ntk"
 
 
-class AfterNTKClassifier(_NetworkMixin, KAREClassifierMixin, _NetworkParams):
+class AfterNTKClassifier(_NetworkMixin, KernelKitClassifierMixin, _NetworkParams):
     """After-NTK classifier: the MLP trained on MSE (+-1, two classes) or cross-entropy,
     then KRR with {-1, +1} one-hot targets on its NTK, argmax.
 

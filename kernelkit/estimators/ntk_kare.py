@@ -7,7 +7,11 @@ from typing import Any
 from sklearn.base import BaseEstimator
 
 from kernelkit.defaults import DEFAULT_Z
-from kernelkit.estimators._base import KAREClassifierMixin, KARERegressorMixin
+from kernelkit.estimators._base import (
+    KAREFitMixin,
+    KernelKitClassifierMixin,
+    KernelKitRegressorMixin,
+)
 from kernelkit.kernels.ntk import NTK
 from kernelkit.network import mlp
 
@@ -38,7 +42,7 @@ class _NTKKAREParams(BaseEstimator):
         return NTK(model)
 
 
-class NTKKARERegressor(KARERegressorMixin, _NTKKAREParams):
+class NTKKARERegressor(KAREFitMixin, KernelKitRegressorMixin, _NTKKAREParams):
     """The paper's NTK-KARE regressor.
 
     Builds the paper's MLP (``depth`` hidden layers of ``width`` units), trains
@@ -68,7 +72,7 @@ class NTKKARERegressor(KARERegressorMixin, _NTKKAREParams):
     """
 
 
-class NTKKAREClassifier(KAREClassifierMixin, _NTKKAREParams):
+class NTKKAREClassifier(KAREFitMixin, KernelKitClassifierMixin, _NTKKAREParams):
     """The paper's NTK-KARE classifier: one-hot {-1, +1} targets, KARE, KRR, argmax.
 
     Same parameters as `NTKKARERegressor`; labels of any type (``classes_``);
