@@ -25,8 +25,7 @@ from kernelkit.estimators._base import (
     KernelKitRegressorMixin,
     KRRPredictMixin,
 )
-from kernelkit.kernels._distance import mahalanobis_squared_distances, safe_sqrt
-from kernelkit.kernels._params import metric_factor
+from kernelkit.kernels.distances import mahalanobis_squared_distances, metric_factor, safe_sqrt
 from kernelkit.kernels.laplace import LaplaceKernel
 from kernelkit.ridge import KernelRidge
 
