@@ -31,6 +31,31 @@ from kernelkit.ridge import KernelRidge
 from kernelkit.training import fit_kare
 
 
+def store_params(estimator: Any, params: dict[str, Any]) -> None:
+    """Store each ``__init__`` argument, unchanged, as the attribute of its name.
+
+    scikit-learn reads an estimator's parameters from the explicit signature of
+    its ``__init__`` and wants ``__init__`` to store them and do nothing else
+    (validation happens in ``fit``); ``store_params(self, locals())`` as its only
+    statement does exactly that.
+
+    Args:
+        estimator: The estimator being constructed (``self``).
+        params: ``locals()`` at the start of its ``__init__``.
+
+    Example:
+        >>> from sklearn.base import BaseEstimator
+        >>> class Est(BaseEstimator):
+        ...     def __init__(self, alpha=1.0, beta="x"):
+        ...         store_params(self, locals())
+        >>> Est(alpha=2.0).get_params()
+        {'alpha': 2.0, 'beta': 'x'}
+    """
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
 class KRRPredictMixin:
     """``_scores``: the predictions of the fitted `KernelRidge` ``self.krr_``."""
 

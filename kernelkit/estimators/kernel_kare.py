@@ -13,6 +13,7 @@ from kernelkit.estimators._base import (
     KAREFitMixin,
     KernelKitClassifierMixin,
     KernelKitRegressorMixin,
+    store_params,
 )
 from kernelkit.kernels.base import TrainableKernel
 from kernelkit.kernels.gaussian import GaussianKernel
@@ -24,16 +25,7 @@ class _KernelKAREParams(BaseEstimator):
                  batch_size: int | None = None, optimizer: Any = "adam",
                  ridge: float | str = "kare", random_state: int | None = None,
                  dtype: str = "float32", solver: str = "auto") -> None:
-        self.kernel = kernel
-        self.z = z
-        self.epochs = epochs
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.ridge = ridge
-        self.random_state = random_state
-        self.dtype = dtype
-        self.solver = solver
+        store_params(self, locals())
 
     def _make_kernel(self, n_features: int, n_outputs: int) -> TrainableKernel:
         """A fresh copy of ``kernel`` (never trained in place) in ``dtype``."""

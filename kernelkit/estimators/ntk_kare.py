@@ -11,6 +11,7 @@ from kernelkit.estimators._base import (
     KAREFitMixin,
     KernelKitClassifierMixin,
     KernelKitRegressorMixin,
+    store_params,
 )
 from kernelkit.kernels.ntk import NTK
 from kernelkit.network import mlp
@@ -22,18 +23,7 @@ class _NTKKAREParams(BaseEstimator):
                  batch_size: int | None = None, optimizer: Any = "sgd",
                  ridge: float | str = "kare", random_state: int | None = None,
                  dtype: str = "float32", solver: str = "auto") -> None:
-        self.depth = depth
-        self.width = width
-        self.activation = activation
-        self.z = z
-        self.epochs = epochs
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.ridge = ridge
-        self.random_state = random_state
-        self.dtype = dtype
-        self.solver = solver
+        store_params(self, locals())
 
     def _make_kernel(self, n_features: int, n_outputs: int) -> NTK:
         model = mlp(n_features, depth=self.depth, width=self.width,

@@ -24,6 +24,7 @@ from kernelkit.estimators._base import (
     KernelKitClassifierMixin,
     KernelKitRegressorMixin,
     KRRPredictMixin,
+    store_params,
 )
 from kernelkit.kernels.distances import mahalanobis_squared_distances, metric_factor, safe_sqrt
 from kernelkit.kernels.laplace import LaplaceKernel
@@ -147,12 +148,7 @@ class _RFMParams(BaseEstimator):
     def __init__(self, bandwidth: float = 10.0, iterations: int = 5,
                  ridge: float | str = 1e-3, diag: bool = False,
                  dtype: str = "float32", solver: str = "auto") -> None:
-        self.bandwidth = bandwidth
-        self.iterations = iterations
-        self.ridge = ridge
-        self.diag = diag
-        self.dtype = dtype
-        self.solver = solver
+        store_params(self, locals())
 
 
 class _RFMFitMixin(KRRPredictMixin):
