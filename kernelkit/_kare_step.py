@@ -71,11 +71,11 @@ def _scrub(cfg: Any) -> Any:
 
 def _full_precision(value_and_grad: Callable[..., tuple]) -> Callable[..., tuple]:
     """``value_and_grad`` with TF32 off, for the backward pass too."""
-    def checked(params: list, x: Any, y: Any) -> tuple:
+    def full_precision(params: list, x: Any, y: Any) -> tuple:
         with backends.no_tf32():
             return value_and_grad(params, x, y)
 
-    return checked
+    return full_precision
 
 
 def _remember(key: str, step: Callable[..., tuple]) -> None:
