@@ -20,8 +20,9 @@ Functions (identical signatures in every backend module):
   Python loop on PyTorch). Used to run many training steps per compiled call.
 - ``prefers_compiled_calls()``: whether a one-off call is faster compiled than
   eager (JAX compiles every eager op for every new shape).
-- ``supports_stateless_apply()``: whether Keras optimisers can be applied
-  functionally (``stateless_apply``) on this backend.
+- ``optimizer_steps(optimizer, variables)``: how a KARE training step applies
+  the optimiser on this backend, one of the two ways in ``backends/_steps.py``
+  (functionally with ``stateless_apply``, or in place with a rollback).
 - ``no_tf32()``: context manager in which matrix products run in full float32
   precision on GPUs (TF32 off).
 - ``tf32_enabled()``: whether TF32 matrix products are currently allowed.
@@ -54,7 +55,7 @@ API = (
     "compile_function",
     "scan",
     "prefers_compiled_calls",
-    "supports_stateless_apply",
+    "optimizer_steps",
     "no_tf32",
     "tf32_enabled",
     "float64_enabled",
@@ -81,7 +82,7 @@ per_example_jacobian = _impl.per_example_jacobian
 value_and_grad = _impl.value_and_grad
 compile_function = _impl.compile_function
 scan = _impl.scan
-supports_stateless_apply = _impl.supports_stateless_apply
+optimizer_steps = _impl.optimizer_steps
 prefers_compiled_calls = _impl.prefers_compiled_calls
 no_tf32 = _impl.no_tf32
 tf32_enabled = _impl.tf32_enabled

@@ -8,6 +8,9 @@ from typing import Any, Callable, Iterator, Sequence
 import jax
 import jax.numpy as jnp
 
+from kernelkit.backends._steps import FunctionalSteps
+
+
 def per_example_jacobian(
     fn: Callable[[Sequence[Any], Any], Any], params: Sequence[Any], x: Any
 ) -> list:
@@ -62,12 +65,12 @@ def prefers_compiled_calls() -> bool:
     return True
 
 
-def supports_stateless_apply() -> bool:
-    """Whether training may use ``optimizer.stateless_apply``.
+def optimizer_steps(optimizer: Any, variables: Sequence[Any]) -> FunctionalSteps:
+    """How a KARE training step applies the optimiser: `FunctionalSteps`.
 
     Keras' JAX optimisers are pure: ``stateless_apply`` works under ``jit``.
     """
-    return True
+    return FunctionalSteps(optimizer, variables)
 
 
 @contextlib.contextmanager

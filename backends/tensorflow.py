@@ -7,6 +7,9 @@ from typing import Any, Callable, Iterator, Sequence
 
 import tensorflow as tf
 
+from kernelkit.backends._steps import InPlaceSteps
+
+
 def per_example_jacobian(
     fn: Callable[[Sequence[Any], Any], Any], params: Sequence[Any], x: Any
 ) -> list:
@@ -85,12 +88,13 @@ def prefers_compiled_calls() -> bool:
     return False
 
 
-def supports_stateless_apply() -> bool:
-    """Whether training may use ``optimizer.stateless_apply``.
+def optimizer_steps(optimizer: Any, variables: Sequence[Any]) -> InPlaceSteps:
+    """How a KARE training step applies the optimiser: `InPlaceSteps`.
 
-    Keras' TensorFlow optimisers refuse ``stateless_apply`` (tf.distribute).
+    Keras' TensorFlow optimisers refuse ``stateless_apply`` (tf.distribute),
+    so the step updates the variables in place and rolls them back on failure.
     """
-    return False
+    return InPlaceSteps(optimizer, variables)
 
 
 @contextlib.contextmanager

@@ -7,6 +7,9 @@ from typing import Any, Callable, Iterator, Sequence
 
 import torch
 
+from kernelkit.backends._steps import FunctionalSteps
+
+
 def per_example_jacobian(
     fn: Callable[[Sequence[Any], Any], Any], params: Sequence[Any], x: Any
 ) -> list:
@@ -76,12 +79,12 @@ def prefers_compiled_calls() -> bool:
     return False
 
 
-def supports_stateless_apply() -> bool:
-    """Whether training may use ``optimizer.stateless_apply``.
+def optimizer_steps(optimizer: Any, variables: Sequence[Any]) -> FunctionalSteps:
+    """How a KARE training step applies the optimiser: `FunctionalSteps`.
 
     Keras' PyTorch optimisers support ``stateless_apply``.
     """
-    return True
+    return FunctionalSteps(optimizer, variables)
 
 
 @contextlib.contextmanager

@@ -1,9 +1,12 @@
-"""One KARE training step as a pure function, compiled once per backend.
+"""One KARE training step, compiled once per backend.
 
-The per-backend part is `kernelkit.backends.compile_function` (``jax.jit``,
-``tf.function``; PyTorch runs eagerly); everything else is shared. Pure
-steps (JAX, PyTorch) are cached by the structure they depend on, so fits of
-the same architecture reuse one compiled step.
+The per-backend parts are how the optimiser update is applied
+(`kernelkit.backends.optimizer_steps`: functionally on JAX and PyTorch, in
+place with a rollback on TensorFlow) and how a step is compiled
+(`kernelkit.backends.compile_function`: ``jax.jit``, ``tf.function``; PyTorch
+runs eagerly); everything else is shared. Pure steps are cached by the
+structure they depend on, so fits of the same architecture reuse one
+compiled step.
 """
 
 from __future__ import annotations
@@ -19,14 +22,6 @@ from keras import ops
 
 from kernelkit import backends
 from kernelkit.solvers import KAREObjective
-
-
-def _all_finite(tensors: list) -> Any:
-    """A boolean scalar tensor: every entry of every tensor is finite."""
-    ok = ops.all(ops.isfinite(tensors[0]))
-    for t in tensors[1:]:
-        ok = ops.logical_and(ok, ops.all(ops.isfinite(t)))
-    return ok
 
 
 def _to_float(x: Any) -> float:
@@ -74,6 +69,15 @@ def _scrub(cfg: Any) -> Any:
     return cfg
 
 
+def _full_precision(value_and_grad: Callable[..., tuple]) -> Callable[..., tuple]:
+    """``value_and_grad`` with TF32 off, for the backward pass too."""
+    def full_precision(params: list, x: Any, y: Any) -> tuple:
+        with backends.no_tf32():
+            return value_and_grad(params, x, y)
+
+    return full_precision
+
+
 def _remember(key: str, step: Callable[..., tuple]) -> None:
     _COMPILED_STEPS[key] = step
     while len(_COMPILED_STEPS) > _CACHE_SIZE:
@@ -81,12 +85,13 @@ def _remember(key: str, step: Callable[..., tuple]) -> None:
 
 
 class KAREStepper:
-    """Optimiser steps on KARE applied functionally to a kernel's variables.
+    """Optimiser steps on KARE applied to a kernel's variables.
 
-    The variable values and the optimiser's state are held as arrays between
-    steps (no host copies); `commit` writes them back to the variables. A
-    step whose KARE or gradient is not finite changes nothing: the pure step
-    selects the old values on device, so the optimiser never sees a NaN.
+    The backend's `optimizer_steps` holds the weights and the optimiser's
+    state between steps (as arrays, without host copies, where the step is
+    pure); `commit` writes them into the variables. A step whose KARE,
+    gradient or updated weights are not finite changes nothing, so the
+    optimiser never sees a NaN.
 
     Args:
         kernel: A built `TrainableKernel`.
@@ -110,27 +115,20 @@ class KAREStepper:
     def __init__(self, kernel: Any, optimizer: keras.optimizers.Optimizer, z: float,
                  solver: str = "dense", compiled: bool = True) -> None:
         self.kernel = kernel
-        self.optimizer = optimizer
-        self.variables = list(kernel.trainable_variables)
-        if not optimizer.built:
-            optimizer.build(self.variables)
-        self.stateless = backends.supports_stateless_apply()
-        # Copies: a PyTorch variable's value is its (mutable) storage.
-        self.params = [ops.copy(v.value) for v in self.variables]
-        self.opt_state = [ops.copy(v.value) for v in optimizer.variables]
+        self.steps = backends.optimizer_steps(optimizer, kernel.trainable_variables)
         objective = KAREObjective(kernel, z, solver)
-        make = self._stateless_step if self.stateless else self._stateful_step
         # Eager: the factorisation outside autodiff (jitter possible). Compiled:
         # one traced function whose autodiff gradient is the same closed form.
-        self._eager = make(objective.two_phase)
+        self._eager = self.steps.build(_full_precision(objective.two_phase))
         if not compiled:
             self._compiled = self._eager
         else:
-            reuse = self.stateless and backends.prefers_compiled_calls()
+            reuse = self.steps.pure and backends.prefers_compiled_calls()
             key = _structure_key(kernel, optimizer, z, solver) if reuse else None
             self._compiled = _COMPILED_STEPS.get(key) if key is not None else None
             if self._compiled is None:
-                self._compiled = backends.compile_function(make(self._traced(objective)))
+                self._compiled = backends.compile_function(
+                    self.steps.build(_full_precision(self._traced(objective))))
                 if key is not None:
                     _remember(key, self._compiled)
 
@@ -140,51 +138,6 @@ class KAREStepper:
             return backends.value_and_grad(objective, params, x, y)
 
         return value_and_grad
-
-    @staticmethod
-    def _checked(value_and_grad: Callable[..., tuple], params: list, x: Any, y: Any) -> tuple:
-        """KARE, its gradient, and whether both are finite (on device)."""
-        with backends.no_tf32():  # the backward pass too
-            value, grads = value_and_grad(params, x, y)
-        return value, grads, _all_finite([value, *grads])
-
-    def _stateless_step(self, value_and_grad: Callable[..., tuple]) -> Callable[..., tuple]:
-        """``(params, opt_state, x, y) -> (value, ok, params', opt_state')`` (JAX, torch)."""
-        optimizer = self.optimizer
-
-        def step(params: list, opt_state: list, x: Any, y: Any) -> tuple:
-            value, grads, ok = self._checked(value_and_grad, params, x, y)
-            # Copies: Keras' PyTorch optimisers update the given tensors in place
-            # (free under jit).
-            new_params, new_state = optimizer.stateless_apply(
-                [ops.copy(v) for v in opt_state], grads, [ops.copy(v) for v in params])
-            ok = ops.logical_and(ok, _all_finite(new_params))
-            new_params = [ops.where(ok, a, b) for a, b in zip(new_params, params)]
-            new_state = [ops.where(ok, a, b) for a, b in zip(new_state, opt_state)]
-            return value, ok, new_params, new_state
-
-        return step
-
-    def _stateful_step(self, value_and_grad: Callable[..., tuple]) -> Callable[..., tuple]:
-        """``(x, y) -> (value, ok)`` updating the variables in place (TensorFlow).
-
-        Keras' TensorFlow optimisers have no ``stateless_apply``: the step
-        applies zeroed gradients when KARE or its gradient is not finite, then
-        rolls every variable back if anything is not finite.
-        """
-        optimizer, variables = self.optimizer, self.variables
-
-        def step(x: Any, y: Any) -> tuple:
-            value, grads, ok = self._checked(value_and_grad, [v.value for v in variables], x, y)
-            state = variables + list(optimizer.variables)
-            old = [ops.copy(v.value) for v in state]
-            optimizer.apply([ops.where(ok, g, ops.zeros_like(g)) for g in grads], variables)
-            ok = ops.logical_and(ok, _all_finite([v.value for v in variables]))
-            for var, before in zip(state, old):
-                var.assign(ops.where(ok, var.value, before))
-            return value, ok
-
-        return step
 
     def step(self, x: Any, y: Any) -> tuple[str, float, Exception | None]:
         """One step on the batch ``(x, y)``.
@@ -204,28 +157,18 @@ class KAREStepper:
         return result
 
     def _run(self, fn: Callable[..., tuple], x: Any, y: Any) -> tuple:
-        before = self._snapshot()
+        before = self.steps.snapshot()
         try:
-            if self.stateless:
-                value, ok, params, state = fn(self.params, self.opt_state, x, y)
-            else:
-                value, ok = fn(x, y)
+            value, ok, update = self.steps.run(fn, x, y)
         except Exception as err:  # noqa: BLE001 - each backend fails differently
             # X and y were checked, so a failure comes from the weights: a
             # non-finite kernel matrix or a failed Cholesky.
             return f"KARE failed: {type(err).__name__}: {err}", float("nan"), err
         if not bool(keras.ops.convert_to_numpy(ok)):
             return "non-finite KARE, gradient or updated weights", float("nan"), None
-        if self.stateless:
-            self.params, self.opt_state = list(params), list(state)
+        self.steps.adopt(update)
         self._before_last = before
         return "", _to_float(value), None
-
-    def _snapshot(self) -> list:
-        """The weights and optimiser state now (copies where variables are mutable)."""
-        if self.stateless:
-            return [self.params, self.opt_state]
-        return [ops.copy(v.value) for v in self.variables + list(self.optimizer.variables)]
 
     def rollback(self) -> None:
         """Undo the last successful step: back to the last weights whose KARE was finite.
@@ -237,18 +180,9 @@ class KAREStepper:
         before = getattr(self, "_before_last", None)
         if before is None:
             return
-        if self.stateless:
-            self.params, self.opt_state = before
-        else:
-            for var, value in zip(self.variables + list(self.optimizer.variables), before):
-                var.assign(value)
+        self.steps.restore(before)
         self._before_last = None
 
     def commit(self) -> None:
         """Write the current values into the kernel's and the optimiser's variables."""
-        if not self.stateless:
-            return  # updated in place
-        for var, value in zip(self.variables, self.params):
-            var.assign(value)
-        for var, value in zip(self.optimizer.variables, self.opt_state):
-            var.assign(value)
+        self.steps.commit()

@@ -216,7 +216,9 @@ class _Trainer:
         dtype = self.variables[0].dtype
         self.X = ops.cast(ops.convert_to_tensor(X), dtype)
         self.Y = ops.cast(ops.convert_to_tensor(Y), dtype)
-        self.stateless = backends.supports_stateless_apply()
+        # The backend's way of applying an optimiser step (`kernelkit.backends._steps`):
+        # pure (stateless_apply; JAX, PyTorch) or in place (TensorFlow).
+        self.stateless = backends.optimizer_steps(optimizer, self.variables).pure
         self.params = [ops.copy(v.value) for v in self.variables]
         self.state = [ops.copy(v.value) for v in optimizer.variables]
         self.alive = ops.convert_to_tensor(True)
@@ -262,7 +264,7 @@ class _Trainer:
 
     def _stateful_step(self, carry: list, b: list, X: Any, Y: Any) -> tuple:
         """TensorFlow: Keras' optimisers there have no ``stateless_apply`` (see
-        `kernelkit._kare_step.KAREStepper`): apply, then roll back if not finite."""
+        `kernelkit.backends._steps.InPlaceSteps`): apply, then roll back if not finite."""
         from keras import ops
 
         from kernelkit import backends

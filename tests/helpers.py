@@ -1,6 +1,13 @@
-"""Helpers shared by the tests: numpy float64 oracles and error measures."""
+"""Helpers shared by the tests: numpy float64 oracles, error measures, docs pages run as code."""
 
 from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -100,3 +107,75 @@ def numpy_kare(K: np.ndarray, Y: np.ndarray, z: float) -> float:
     Ainv = np.linalg.inv(K / n + z * np.eye(n))
     num = np.mean(np.sum((Ainv @ Y) ** 2, axis=0)) / n
     return float(num / (np.trace(Ainv) / n) ** 2)
+
+
+# --- docs pages run as written, in a fresh process on this run's backend -----------------
+
+def python_blocks(markdown: str) -> list[str]:
+    """The code of every ```python block of a Markdown page, in order."""
+    return re.findall(r"^```python\n(.*?)^```", markdown, flags=re.S | re.M)
+
+
+def named_python_files(markdown: str) -> dict[str, str]:
+    """``{name: code}`` for each ```python block whose first line is ``# name.py``."""
+    named = {}
+    for block in python_blocks(markdown):
+        first = block.splitlines()[0]
+        if re.fullmatch(r"# \w+\.py", first):
+            named[first[2:]] = block
+    return named
+
+
+def run_fresh(args: list[str], cwd: pathlib.Path, *, x64: bool = False,
+              timeout: int = 600, what: str = "the page") -> str:
+    """``python *args`` in ``cwd``, in a fresh process on this run's Keras backend.
+
+    The process sees no pytest variables, and JAX's x64 mode only if ``x64``
+    (a page that calls ``kk.enable_float64()`` itself is left to do so).
+    Asserts that it succeeds and returns its stdout.
+    """
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PYTEST") and k != "JAX_ENABLE_X64"}
+    env["KERAS_BACKEND"] = keras.backend.backend()
+    if x64:
+        env["JAX_ENABLE_X64"] = "1"
+    proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env,
+                          timeout=timeout, cwd=cwd)
+    assert proc.returncode == 0, f"{what} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    return proc.stdout
+
+
+#: Runs the blocks in one namespace, then writes ``report(ns)`` (defined before it) as JSON.
+_BLOCKS_DRIVER = """
+import json, sys
+blocks = json.load(open(sys.argv[1]))
+ns = {"__name__": "__docs__"}
+for i, block in enumerate(blocks):
+    exec(compile(block, f"{sys.argv[3]} block {i + 1}", "exec"), ns)
+json.dump(report(ns), open(sys.argv[2], "w"))
+"""
+
+
+def run_page_blocks(page: pathlib.Path, report: str, tmp: pathlib.Path, *,
+                    min_blocks: int, timeout: int = 600) -> dict:
+    """Execute every ```python block of ``page`` in order, then return what it computed.
+
+    Args:
+        page: The Markdown page.
+        report: Python code defining ``report(ns)``, which turns the blocks'
+            namespace ``ns`` into a JSON-able dict.
+        tmp: An empty folder to run in.
+        min_blocks: The page must have at least this many blocks.
+        timeout: Seconds the page may take.
+
+    Returns:
+        ``report(ns)`` as read back from JSON.
+    """
+    blocks = python_blocks(page.read_text())
+    assert len(blocks) >= min_blocks, f"{page.name} lost its code blocks"
+    (tmp / "blocks.json").write_text(json.dumps(blocks))
+    (tmp / "driver.py").write_text(report + _BLOCKS_DRIVER)
+    stdout = run_fresh(["driver.py", "blocks.json", "out.json", page.name], tmp,
+                       timeout=timeout, what=page.name)
+    print(stdout)
+    return json.loads((tmp / "out.json").read_text())

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import pathlib
 import re
-import subprocess
-import sys
 
-import keras
 import pytest
+from helpers import named_python_files, run_fresh
 
 PAGE = pathlib.Path(__file__).parents[1] / "docs" / "custom-kernels.md"
 
@@ -49,20 +46,9 @@ json.dump(out, open(sys.argv[1], "w"))
 """
 
 
-def files(markdown: str) -> dict:
-    """``{name: code}`` for each ```python block whose first line is ``# name.py``."""
-    blocks = re.findall(r"^```python\n(.*?)^```", markdown, flags=re.S | re.M)
-    named = {}
-    for block in blocks:
-        first = block.splitlines()[0]
-        if re.fullmatch(r"# \w+\.py", first):
-            named[first[2:]] = block
-    return named
-
-
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> pathlib.Path:
-    named = files(PAGE.read_text())
+    named = named_python_files(PAGE.read_text())
     assert set(named) == {"rational_quadratic.py", "train_rational_quadratic.py",
                           "estimator_rational_quadratic.py", "test_rational_quadratic.py",
                           "conftest.py"}, sorted(named)
@@ -74,15 +60,8 @@ def folder(tmp_path_factory) -> pathlib.Path:
     return tmp
 
 
-def _env() -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    return {**env, "KERAS_BACKEND": keras.backend.backend(), "JAX_ENABLE_X64": "1"}
-
-
 def test_scripts_run_as_written(folder):
-    proc = subprocess.run([sys.executable, "driver.py", "out.json"], capture_output=True,
-                          text=True, env=_env(), timeout=600, cwd=folder)
-    assert proc.returncode == 0, f"the page's scripts failed:\n{proc.stderr[-5000:]}"
+    run_fresh(["driver.py", "out.json"], folder, x64=True, what="the page's scripts")
     out = json.loads((folder / "out.json").read_text())
     # KARE training lowers KARE; KRR on the trained kernel is finite.
     assert out["final_kare"] < out["initial_kare"] and out["krr_finite"]
@@ -96,11 +75,9 @@ def test_scripts_run_as_written(folder):
 
 
 def test_kernel_test_case_passes_all_nine_checks(folder):
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "test_rational_quadratic.py", "-q", "-p",
-         "no:cacheprovider", "-W", "error::kernelkit.errors.PrecisionWarning"],
-        capture_output=True, text=True, env=_env(), timeout=600, cwd=folder)
-    assert proc.returncode == 0, proc.stdout[-5000:]
-    summary = proc.stdout.strip().splitlines()[-1]
+    stdout = run_fresh(["-m", "pytest", "test_rational_quadratic.py", "-q", "-p",
+                        "no:cacheprovider", "-W", "error::kernelkit.errors.PrecisionWarning"],
+                       folder, x64=True, what="the page's KernelTestCase file")
+    summary = stdout.strip().splitlines()[-1]
     assert re.match(r"9 passed\b", summary) and not re.search(r"failed|skipped|error",
                                                                summary), summary

@@ -10,51 +10,31 @@ untrained Gaussian kernel on the synthetic task.
 
 from __future__ import annotations
 
-import json
-import os
 import pathlib
-import subprocess
-import sys
 
 import keras
 import pytest
-from test_tutorial import python_blocks
+from helpers import run_page_blocks
 
 PAGE = pathlib.Path(__file__).parents[1] / "docs" / "kernel-algebra.md"
 
-DRIVER = """
-import json, sys
-blocks = json.load(open(sys.argv[1]))
-ns = {"__name__": "__docs__"}
-for i, block in enumerate(blocks):
-    exec(compile(block, f"kernel-algebra.md block {i + 1}", "exec"), ns)
-out = {
-    "backend": ns["keras"].backend.backend() if "keras" in ns else __import__("keras").backend.backend(),
-    "mse_parts": ns["mse_parts"],
-    "scales": list(ns["scales"]),
-    "mse_synthetic": ns["mse_synthetic"],
-    "deep_kare": [float(v) for v in ns["deep_kare"]],
-}
-json.dump(out, open(sys.argv[2], "w"))
+#: The values the assertions need, from the page's namespace.
+REPORT = """
+def report(ns):
+    return {
+        "backend": __import__("keras").backend.backend(),
+        "mse_parts": ns["mse_parts"],
+        "scales": list(ns["scales"]),
+        "mse_synthetic": ns["mse_synthetic"],
+        "deep_kare": [float(v) for v in ns["deep_kare"]],
+    }
 """
 
 
 @pytest.fixture(scope="module")
 def outcome(tmp_path_factory) -> dict:
-    blocks = python_blocks(PAGE.read_text())
-    assert len(blocks) >= 4, "the page lost its code blocks"
-    tmp = tmp_path_factory.mktemp("kernel_algebra_docs")
-    (tmp / "blocks.json").write_text(json.dumps(blocks))
-    (tmp / "driver.py").write_text(DRIVER)
-    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
-    env["KERAS_BACKEND"] = keras.backend.backend()
-    proc = subprocess.run(
-        [sys.executable, str(tmp / "driver.py"), str(tmp / "blocks.json"), str(tmp / "out.json")],
-        capture_output=True, text=True, env=env, timeout=900, cwd=tmp,
-    )
-    assert proc.returncode == 0, f"the page failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
-    print(proc.stdout)
-    return json.loads((tmp / "out.json").read_text())
+    return run_page_blocks(PAGE, REPORT, tmp_path_factory.mktemp("kernel_algebra_docs"),
+                           min_blocks=4, timeout=900)
 
 
 def test_runs_on_this_backend(outcome):

@@ -11,70 +11,42 @@ reproduces the fit_kare + KernelRidge model.
 
 from __future__ import annotations
 
-import json
-import os
 import pathlib
-import re
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
+from helpers import run_page_blocks
 
 TUTORIAL = pathlib.Path(__file__).parents[1] / "docs" / "tutorial-train-your-own-kernel.md"
 
-#: Runs the blocks, then writes the values the assertions need as JSON.
-DRIVER = """
-import json, sys
-blocks = json.load(open(sys.argv[1]))
-ns = {"__name__": "__tutorial__"}
-for i, block in enumerate(blocks):
-    exec(compile(block, f"tutorial block {i + 1}", "exec"), ns)
-import numpy as np
-out = {
-    "backend": ns["keras"].backend.backend(),
-    "passed": ns["passed"],
-    "max_difference": float(ns["max_difference"]),
-    "kare_before": ns["kare_before"],
-    "kare_after": ns["kare_after"],
-    "history_kare": list(ns["history"].kare),
-    "val_mse": list(ns["history"].val_mse),
-    "stopped_early": ns["history"].stopped_early,
-    "lengthscales": ns["kernel"].lengthscales().tolist(),
-    "mse_trained": ns["mse_trained"],
-    "mse_fixed": ns["mse_fixed"],
-    "estimator_lengthscales": ns["estimator"].kernel_.lengthscales().tolist(),
-    "estimator_kare": list(ns["estimator"].history_.kare),
-    "same_predictions": bool(ns["same_predictions"]),
-    "template_untrained": ns["estimator"].kernel.lengthscales().tolist(),
-    "score": float(ns["estimator"].score(ns["X_test"], ns["y_test"])),
-}
-json.dump(out, open(sys.argv[2], "w"))
+#: The values the assertions need, from the tutorial's namespace.
+REPORT = """
+def report(ns):
+    return {
+        "backend": ns["keras"].backend.backend(),
+        "passed": ns["passed"],
+        "max_difference": float(ns["max_difference"]),
+        "kare_before": ns["kare_before"],
+        "kare_after": ns["kare_after"],
+        "history_kare": list(ns["history"].kare),
+        "val_mse": list(ns["history"].val_mse),
+        "stopped_early": ns["history"].stopped_early,
+        "lengthscales": ns["kernel"].lengthscales().tolist(),
+        "mse_trained": ns["mse_trained"],
+        "mse_fixed": ns["mse_fixed"],
+        "estimator_lengthscales": ns["estimator"].kernel_.lengthscales().tolist(),
+        "estimator_kare": list(ns["estimator"].history_.kare),
+        "same_predictions": bool(ns["same_predictions"]),
+        "template_untrained": ns["estimator"].kernel.lengthscales().tolist(),
+        "score": float(ns["estimator"].score(ns["X_test"], ns["y_test"])),
+    }
 """
-
-
-def python_blocks(markdown: str) -> list[str]:
-    return re.findall(r"^```python\n(.*?)^```", markdown, flags=re.S | re.M)
 
 
 @pytest.fixture(scope="module")
 def outcome(tmp_path_factory) -> dict:
-    blocks = python_blocks(TUTORIAL.read_text())
-    assert len(blocks) >= 6, "the tutorial lost its code blocks"
-    tmp = tmp_path_factory.mktemp("tutorial")
-    (tmp / "blocks.json").write_text(json.dumps(blocks))
-    (tmp / "driver.py").write_text(DRIVER)
-    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
-    env["KERAS_BACKEND"] = keras.backend.backend()
-    proc = subprocess.run(
-        [sys.executable, str(tmp / "driver.py"), str(tmp / "blocks.json"), str(tmp / "out.json")],
-        capture_output=True, text=True, env=env, timeout=600, cwd=tmp,
-    )
-    assert proc.returncode == 0, (
-        f"the tutorial failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
-    print(proc.stdout)
-    return json.loads((tmp / "out.json").read_text())
+    return run_page_blocks(TUTORIAL, REPORT, tmp_path_factory.mktemp("tutorial"), min_blocks=6)
 
 
 def test_runs_on_this_backend(outcome):

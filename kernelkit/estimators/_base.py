@@ -1,4 +1,22 @@
-"""Shared machinery of the KARE estimators: validation, targets, KARE + KRR fitting."""
+"""Shared machinery of kernelkit's estimators: validation, targets, fitting and prediction.
+
+Every estimator is three classes in this order (scikit-learn wants its mixins
+before ``BaseEstimator``):
+
+1. a *fit* mixin that defines ``_fit_targets(X, Y)`` (train on numeric targets
+   ``Y``, ``(n,)`` or ``(n, c)``) and ``_scores(X)`` (the raw predictions):
+   `KAREFitMixin` (train a kernel on KARE, then KRR), RFM's, the networks';
+2. `KernelKitRegressorMixin` or `KernelKitClassifierMixin`: scikit-learn's
+   ``fit``/``predict`` (and ``decision_function``), input validation and, for
+   classifiers, the {-1, +1} one-hot encoding of the labels;
+3. a ``BaseEstimator`` holding the parameters.
+
+Example:
+    >>> from kernelkit.estimators import NTKKARERegressor
+    >>> from kernelkit.estimators._base import KAREFitMixin, KernelKitRegressorMixin
+    >>> issubclass(NTKKARERegressor, (KAREFitMixin, KernelKitRegressorMixin))
+    True
+"""
 
 from __future__ import annotations
 
@@ -13,7 +31,41 @@ from kernelkit.ridge import KernelRidge
 from kernelkit.training import fit_kare
 
 
-class KAREFitMixin:
+def store_params(estimator: Any, params: dict[str, Any]) -> None:
+    """Store each ``__init__`` argument, unchanged, as the attribute of its name.
+
+    scikit-learn reads an estimator's parameters from the explicit signature of
+    its ``__init__`` and wants ``__init__`` to store them and do nothing else
+    (validation happens in ``fit``); ``store_params(self, locals())`` as its only
+    statement does exactly that.
+
+    Args:
+        estimator: The estimator being constructed (``self``).
+        params: ``locals()`` at the start of its ``__init__``.
+
+    Example:
+        >>> from sklearn.base import BaseEstimator
+        >>> class Est(BaseEstimator):
+        ...     def __init__(self, alpha=1.0, beta="x"):
+        ...         store_params(self, locals())
+        >>> Est(alpha=2.0).get_params()
+        {'alpha': 2.0, 'beta': 'x'}
+    """
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
+class KRRPredictMixin:
+    """``_scores``: the predictions of the fitted `KernelRidge` ``self.krr_``."""
+
+    def _scores(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "krr_")
+        X = validate_data(self, X, reset=False)
+        return self.krr_.predict(np.asarray(X, dtype=self.dtype))
+
+
+class KAREFitMixin(KRRPredictMixin):
     """Train ``self._make_kernel(...)`` on KARE, then fit KRR on the trained kernel.
 
     Subclasses define ``_make_kernel(n_features, n_outputs)`` and the shared
@@ -33,23 +85,21 @@ class KAREFitMixin:
         self.krr_ = KernelRidge(kernel, ridge=self.ridge, solver=self.solver).fit(X, Y)
         self.kernel_, self.history_ = kernel, history
 
-    def _scores(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "krr_")
-        X = validate_data(self, X, reset=False)
-        return self.krr_.predict(np.asarray(X, dtype=self.dtype))
 
+class KernelKitRegressorMixin(RegressorMixin):
+    """``fit``/``predict`` for regression; ``y`` of shape (n,) or (n, c).
 
-class KARERegressorMixin(KAREFitMixin, RegressorMixin):
-    """``fit``/``predict`` for regression; ``y`` of shape (n,) or (n, c)."""
+    Needs ``_fit_targets`` and ``_scores`` from a fit mixin placed before it.
+    """
 
-    def fit(self, X: Any, y: Any) -> "KARERegressorMixin":
-        """Train the kernel on KARE, then fit kernel ridge regression."""
+    def fit(self, X: Any, y: Any) -> "KernelKitRegressorMixin":
+        """Validate ``X`` and ``y``, then fit the model (``_fit_targets``)."""
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True)
         self._fit_targets(X, y)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        """KRR predictions, shaped like the training ``y``."""
+        """Predictions, shaped like the training ``y``."""
         return self._scores(X)
 
     def __sklearn_tags__(self):
@@ -58,11 +108,14 @@ class KARERegressorMixin(KAREFitMixin, RegressorMixin):
         return tags
 
 
-class KAREClassifierMixin(KAREFitMixin, ClassifierMixin):
-    """Classification: one-hot targets in {-1, +1} (one +-1 column if binary)."""
+class KernelKitClassifierMixin(ClassifierMixin):
+    """Classification: one-hot targets in {-1, +1} (one +-1 column if binary).
 
-    def fit(self, X: Any, y: Any) -> "KAREClassifierMixin":
-        """Encode the labels, train the kernel on KARE, fit KRR."""
+    Needs ``_fit_targets`` and ``_scores`` from a fit mixin placed before it.
+    """
+
+    def fit(self, X: Any, y: Any) -> "KernelKitClassifierMixin":
+        """Encode the labels, then fit the model on the codes (``_fit_targets``)."""
         X, y = validate_data(self, X, y)
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
@@ -80,7 +133,7 @@ class KAREClassifierMixin(KAREFitMixin, ClassifierMixin):
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:
-        """KRR scores: (m,) for two classes (> 0 means ``classes_[1]``), else (m, C)."""
+        """Scores: (m,) for two classes (> 0 means ``classes_[1]``), else (m, C)."""
         return self._scores(X)
 
     def predict(self, X: Any) -> np.ndarray:

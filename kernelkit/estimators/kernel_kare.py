@@ -9,7 +9,12 @@ from sklearn.base import BaseEstimator
 
 from kernelkit.defaults import DEFAULT_Z
 from kernelkit.errors import InputError
-from kernelkit.estimators._base import KAREClassifierMixin, KARERegressorMixin
+from kernelkit.estimators._base import (
+    KAREFitMixin,
+    KernelKitClassifierMixin,
+    KernelKitRegressorMixin,
+    store_params,
+)
 from kernelkit.kernels.base import TrainableKernel
 from kernelkit.kernels.gaussian import GaussianKernel
 
@@ -20,16 +25,7 @@ class _KernelKAREParams(BaseEstimator):
                  batch_size: int | None = None, optimizer: Any = "adam",
                  ridge: float | str = "kare", random_state: int | None = None,
                  dtype: str = "float32", solver: str = "auto") -> None:
-        self.kernel = kernel
-        self.z = z
-        self.epochs = epochs
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.ridge = ridge
-        self.random_state = random_state
-        self.dtype = dtype
-        self.solver = solver
+        store_params(self, locals())
 
     def _make_kernel(self, n_features: int, n_outputs: int) -> TrainableKernel:
         """A fresh copy of ``kernel`` (never trained in place) in ``dtype``."""
@@ -54,7 +50,7 @@ class _KernelKAREParams(BaseEstimator):
         return kernel
 
 
-class KernelKARERegressor(KARERegressorMixin, _KernelKAREParams):
+class KernelKARERegressor(KAREFitMixin, KernelKitRegressorMixin, _KernelKAREParams):
     """Train any kernel's parameters on KARE, then predict with KRR.
 
     ``kernel`` is a template (Gaussian with bandwidth 1 by default): ``fit``
@@ -74,7 +70,7 @@ class KernelKARERegressor(KARERegressorMixin, _KernelKAREParams):
     """
 
 
-class KernelKAREClassifier(KAREClassifierMixin, _KernelKAREParams):
+class KernelKAREClassifier(KAREFitMixin, KernelKitClassifierMixin, _KernelKAREParams):
     """`KernelKARERegressor` for classification: {-1, +1} one-hot targets, argmax.
 
     Example:

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from kernelkit.estimators._base import KAREClassifierMixin, KARERegressorMixin
+from kernelkit.estimators._base import KernelKitClassifierMixin, KernelKitRegressorMixin
 from kernelkit.kernels.ntk import NTK
 from kernelkit.paper_mlp import fit_network, forward, mlp
 from kernelkit.ridge import KernelRidge
@@ -90,7 +90,7 @@ class _PredictsWithAfterNTK:
         return self.krr_.predict(X)
 
 
-class MLPRegressor(_PredictsWithNetwork, _NetworkMixin, KARERegressorMixin, _NetworkParams):
+class MLPRegressor(_PredictsWithNetwork, _NetworkMixin, KernelKitRegressorMixin, _NetworkParams):
     """The paper's "DNN": the MLP trained on mean squared error, predicting itself.
 
     ``ridge`` is unused (kept so that all the paper's models share parameter
@@ -107,7 +107,7 @@ class MLPRegressor(_PredictsWithNetwork, _NetworkMixin, KARERegressorMixin, _Net
     """
 
 
-class MLPClassifier(_PredictsWithNetwork, _NetworkMixin, KAREClassifierMixin, _NetworkParams):
+class MLPClassifier(_PredictsWithNetwork, _NetworkMixin, KernelKitClassifierMixin, _NetworkParams):
     """The trained MLP as a classifier: MSE on +-1 for two classes, cross-entropy otherwise.
 
     Example:
@@ -119,7 +119,7 @@ class MLPClassifier(_PredictsWithNetwork, _NetworkMixin, KAREClassifierMixin, _N
     """
 
 
-class AfterNTKRegressor(_PredictsWithAfterNTK, _NetworkMixin, KARERegressorMixin,
+class AfterNTKRegressor(_PredictsWithAfterNTK, _NetworkMixin, KernelKitRegressorMixin,
                         _NetworkParams):
     """The paper's "after-NTK": train the MLP on MSE, then KRR on its NTK at the trained weights.
 
@@ -132,7 +132,7 @@ class AfterNTKRegressor(_PredictsWithAfterNTK, _NetworkMixin, KARERegressorMixin
     """
 
 
-class AfterNTKClassifier(_PredictsWithAfterNTK, _NetworkMixin, KAREClassifierMixin,
+class AfterNTKClassifier(_PredictsWithAfterNTK, _NetworkMixin, KernelKitClassifierMixin,
                          _NetworkParams):
     """After-NTK classifier: the MLP trained on MSE (+-1, two classes) or cross-entropy,
     then KRR with {-1, +1} one-hot targets on its NTK, argmax.

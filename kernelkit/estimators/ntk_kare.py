@@ -7,7 +7,12 @@ from typing import Any
 from sklearn.base import BaseEstimator
 
 from kernelkit.defaults import DEFAULT_Z
-from kernelkit.estimators._base import KAREClassifierMixin, KARERegressorMixin
+from kernelkit.estimators._base import (
+    KAREFitMixin,
+    KernelKitClassifierMixin,
+    KernelKitRegressorMixin,
+    store_params,
+)
 from kernelkit.kernels.ntk import NTK
 from kernelkit.paper_mlp import mlp
 
@@ -18,18 +23,7 @@ class _NTKKAREParams(BaseEstimator):
                  batch_size: int | None = None, optimizer: Any = "sgd",
                  ridge: float | str = "kare", random_state: int | None = None,
                  dtype: str = "float32", solver: str = "auto") -> None:
-        self.depth = depth
-        self.width = width
-        self.activation = activation
-        self.z = z
-        self.epochs = epochs
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.ridge = ridge
-        self.random_state = random_state
-        self.dtype = dtype
-        self.solver = solver
+        store_params(self, locals())
 
     def _make_kernel(self, n_features: int, n_outputs: int) -> NTK:
         model = mlp(n_features, depth=self.depth, width=self.width,
@@ -38,7 +32,7 @@ class _NTKKAREParams(BaseEstimator):
         return NTK(model)
 
 
-class NTKKARERegressor(KARERegressorMixin, _NTKKAREParams):
+class NTKKARERegressor(KAREFitMixin, KernelKitRegressorMixin, _NTKKAREParams):
     """The paper's NTK-KARE regressor.
 
     Builds the paper's MLP (``depth`` hidden layers of ``width`` units), trains
@@ -68,7 +62,7 @@ class NTKKARERegressor(KARERegressorMixin, _NTKKAREParams):
     """
 
 
-class NTKKAREClassifier(KAREClassifierMixin, _NTKKAREParams):
+class NTKKAREClassifier(KAREFitMixin, KernelKitClassifierMixin, _NTKKAREParams):
     """The paper's NTK-KARE classifier: one-hot {-1, +1} targets, KARE, KRR, argmax.
 
     Same parameters as `NTKKARERegressor`; labels of any type (``classes_``);

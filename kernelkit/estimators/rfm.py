@@ -20,9 +20,13 @@ from sklearn.base import BaseEstimator
 from kernelkit import _ops, backends
 from kernelkit._validation import check_matrix, check_positive
 from kernelkit.errors import InputError
-from kernelkit.estimators._base import KAREClassifierMixin, KARERegressorMixin
-from kernelkit.kernels._distance import mahalanobis_squared_distances, safe_sqrt
-from kernelkit.kernels._params import metric_factor
+from kernelkit.estimators._base import (
+    KernelKitClassifierMixin,
+    KernelKitRegressorMixin,
+    KRRPredictMixin,
+    store_params,
+)
+from kernelkit.kernels.distances import mahalanobis_squared_distances, metric_factor, safe_sqrt
 from kernelkit.kernels.laplace import LaplaceKernel
 from kernelkit.ridge import KernelRidge
 
@@ -144,16 +148,11 @@ class _RFMParams(BaseEstimator):
     def __init__(self, bandwidth: float = 10.0, iterations: int = 5,
                  ridge: float | str = 1e-3, diag: bool = False,
                  dtype: str = "float32", solver: str = "auto") -> None:
-        self.bandwidth = bandwidth
-        self.iterations = iterations
-        self.ridge = ridge
-        self.diag = diag
-        self.dtype = dtype
-        self.solver = solver
+        store_params(self, locals())
 
 
-class _RFMFitMixin:
-    """``_fit_targets`` of RFM; placed before the KARE mixins in the MRO."""
+class _RFMFitMixin(KRRPredictMixin):
+    """RFM's ``_fit_targets`` (KRR and AGOP updates), predicting with the last KRR."""
 
     def _fit_targets(self, X: np.ndarray, Y: np.ndarray) -> None:
         bandwidth = _check_bandwidth(self.bandwidth)
@@ -180,7 +179,7 @@ class _RFMFitMixin:
         self.M_, self.kernel_, self.krr_, self.history_ = M, kernel, krr, history
 
 
-class RFMRegressor(_RFMFitMixin, KARERegressorMixin, _RFMParams):
+class RFMRegressor(_RFMFitMixin, KernelKitRegressorMixin, _RFMParams):
     """Recursive Feature Machine regressor (Laplace kernel, AGOP metric).
 
     Starting from ``M = I``, repeats ``iterations`` times: fit kernel ridge
@@ -224,7 +223,7 @@ class RFMRegressor(_RFMFitMixin, KARERegressorMixin, _RFMParams):
     """
 
 
-class RFMClassifier(_RFMFitMixin, KAREClassifierMixin, _RFMParams):
+class RFMClassifier(_RFMFitMixin, KernelKitClassifierMixin, _RFMParams):
     """Recursive Feature Machine classifier: {-1, +1} one-hot targets, RFM, argmax.
 
     Same parameters and attributes as `RFMRegressor`, plus ``classes_``;

@@ -1,4 +1,8 @@
-"""Trainable kernels: one public class per module (the composites of kernel algebra in one)."""
+"""Trainable kernels: one public class per module (the composites of kernel algebra in one).
+
+`kernelkit.kernels.distances` holds the distance functions of the stationary
+kernels, for code built on them (RFM).
+"""
 
 from kernelkit.kernels.algebra import ProductKernel, ScaleKernel, SumKernel
 from kernelkit.kernels.anisotropic import AnisotropicKernel

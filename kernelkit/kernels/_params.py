@@ -3,8 +3,9 @@
 - `exact_weight`: a variable holding exactly a given value, in the layer's dtype;
 - `positive_scalar_weight` / `positive_value`: a trainable scalar kept
   positive by storing its logarithm (``log_<name>``), and its current value;
-- `metric_factor`, `add_metric_weight`, `check_metric_features`: a symmetric
-  PSD ``(d, d)`` metric ``M = L L^T`` held through its factor ``L``;
+- `add_metric_weight`, `check_metric_features`: a symmetric PSD ``(d, d)``
+  metric ``M = L L^T`` held through its factor ``L``
+  (`kernelkit.kernels.distances.metric_factor`);
 - `UnitDiagonalMixin`: ``k(x, x) = 1`` (the stationary kernels);
 - `BandwidthMixin`: a positive trainable bandwidth (``log_bandwidth``) with
   its current value as ``bandwidth_value``.
@@ -27,6 +28,7 @@ import numpy as np
 from keras import ops
 
 from kernelkit.errors import InputError
+from kernelkit.kernels.distances import metric_factor
 
 
 def exact_weight(layer: Any, name: str, value: Any, trainable: bool = True) -> Any:
@@ -74,30 +76,6 @@ def positive_scalar_weight(layer: Any, name: str, value: float, trainable: bool 
 def positive_value(log_var: Any) -> float:
     """The current value ``exp(log_var)`` of a `positive_scalar_weight`, as a float."""
     return float(ops.convert_to_numpy(ops.exp(log_var)))
-
-
-def metric_factor(M: Any) -> np.ndarray:
-    """A factor ``L`` with ``L @ L.T == M`` for a symmetric PSD matrix ``M``.
-
-    Uses the symmetric square root (eigh), so a singular ``M`` works too.
-
-    Raises:
-        InputError: If ``M`` is not square, symmetric, finite and PSD.
-    """
-    M = np.asarray(M, dtype=np.float64)
-    if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] == 0:
-        raise InputError(f"M must be a square (d, d) matrix, got shape {M.shape}.")
-    if not np.isfinite(M).all():
-        raise InputError("M contains NaN or infinite values.")
-    scale = max(np.abs(M).max(), 1e-300)
-    if not np.allclose(M, M.T, atol=1e-10 * scale):
-        raise InputError("M must be symmetric.")
-    w, V = np.linalg.eigh((M + M.T) / 2)
-    if w.min() < -1e-8 * scale:
-        raise InputError(
-            f"M must be positive semi-definite; its smallest eigenvalue is {w.min():.3g}."
-        )
-    return V * np.sqrt(np.clip(w, 0.0, None))
 
 
 def add_metric_weight(layer: Any, M: Any, trainable: bool) -> Any:

@@ -257,7 +257,7 @@ class SumKernel(_CompositeKernel):
         >>> k = GaussianKernel(1.0) + LaplaceKernel(3.0)
         >>> isinstance(k, SumKernel), len(k.trainable_variables)
         (True, 2)
-        >>> from kernelkit.testing import to_numpy
+        >>> from kernelkit.backends import to_numpy
         >>> K = to_numpy(k(X))
         >>> bool(np.allclose(K, to_numpy(GaussianKernel(1.0)(X)) + to_numpy(LaplaceKernel(3.0)(X))))
         True
@@ -364,7 +364,7 @@ class ScaleKernel(_CompositeKernel):
         >>> k = ScaleKernel(GaussianKernel(1.0), scale=2.0)
         >>> round(k.scale_value, 6), [v.name for v in k.trainable_variables]
         (2.0, ['log_scale', 'log_bandwidth'])
-        >>> from kernelkit.testing import to_numpy
+        >>> from kernelkit.backends import to_numpy
         >>> float(to_numpy(k.diag(np.zeros((1, 3))))[0])
         2.0
 

@@ -8,7 +8,7 @@ import numpy as np
 from keras import ops
 
 from kernelkit.errors import InputError
-from kernelkit.kernels._distance import mahalanobis_squared_distances
+from kernelkit.kernels.distances import mahalanobis_squared_distances
 from kernelkit.kernels._params import UnitDiagonalMixin, add_metric_weight, check_metric_features
 from kernelkit.kernels.base import TrainableKernel
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from keras import ops
 
-from kernelkit.kernels._distance import squared_distances
+from kernelkit.kernels.distances import squared_distances
 from kernelkit.kernels._params import BandwidthMixin, UnitDiagonalMixin
 from kernelkit.kernels.base import TrainableKernel
 

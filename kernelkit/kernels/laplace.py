@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from keras import ops
 
-from kernelkit.kernels._distance import mahalanobis_squared_distances, safe_sqrt, squared_distances
+from kernelkit.kernels.distances import mahalanobis_squared_distances, safe_sqrt, squared_distances
 from kernelkit.kernels._params import (
     BandwidthMixin,
     UnitDiagonalMixin,

@@ -31,10 +31,10 @@ from typing import Any
 
 from kernelkit.solvers.objective import KAREObjective
 from kernelkit.solvers.plan import SOLVERS, Plan, check_solver, plan_solver
-from kernelkit.solvers.systems import SYSTEMS, DenseSystem, FeatureSystem
+from kernelkit.solvers.systems import SYSTEMS, DenseSystem, FeatureSystem, KRRSystem
 
 
-def make_system(kernel: Any, X: Any, Y: Any, solver: str = "auto") -> tuple[Any, Plan]:
+def make_system(kernel: Any, X: Any, Y: Any, solver: str = "auto") -> tuple[KRRSystem, Plan]:
     """A KRR system for ``(X, Y)`` on the path ``solver`` resolves to.
 
     Args:
@@ -63,4 +63,4 @@ def make_system(kernel: Any, X: Any, Y: Any, solver: str = "auto") -> tuple[Any,
 
 
 __all__ = ["SOLVERS", "Plan", "plan_solver", "check_solver", "make_system", "KAREObjective",
-           "DenseSystem", "FeatureSystem"]
+           "KRRSystem", "DenseSystem", "FeatureSystem"]

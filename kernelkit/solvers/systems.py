@@ -10,7 +10,9 @@ answers every KRR question the same way on each path:
 - `spectrum()` and `path(x, lams)`: KARE and predictions for a whole grid of
   ridges from one eigendecomposition.
 
-`DenseSystem` factorises the ``n x n`` matrix; `FeatureSystem` works with
+`KRRSystem` is the interface and what the paths share (the training data,
+``n``, the eigendecomposition computed once). `DenseSystem` factorises the
+``n x n`` matrix; `FeatureSystem` works with
 ``Phi`` (``n x P``) and ``Phi^T Phi`` (``P x P``) and never forms an ``n x n``
 array (push-through: ``Phi^T (Phi Phi^T/n + lam)^-1 = (Phi^T Phi/n + lam)^-1 Phi^T``).
 """
@@ -40,7 +42,73 @@ def _path(B: Any, Q: np.ndarray, w: np.ndarray, n: int, lams: Sequence[float]) -
     return np.stack([B @ (Q / (w / n + lam)[:, None]) for lam in lams]).astype(dtype)
 
 
-class DenseSystem:
+class KRRSystem:
+    """The interface of a KRR system, and the parts every solver path shares.
+
+    A subclass names its path (`solver`) and answers `trace`, `solve`,
+    `dual`, `predict`, `spectrum` and `path` (see the module docstring); for
+    the last two it defines `_decompose`, whose eigendecomposition `_eigh`
+    computes once, with TF32 off, and caches.
+
+    Args:
+        kernel: The kernel.
+        X: Training inputs, a tensor in the kernel's dtype.
+        Y: Targets ``(n, c)`` in the kernel's dtype.
+
+    Example:
+        >>> from kernelkit.solvers.systems import SYSTEMS, KRRSystem
+        >>> all(issubclass(s, KRRSystem) for s in SYSTEMS.values())
+        True
+    """
+
+    #: The solver path's name, as in `SYSTEMS`.
+    solver: str = ""
+
+    def __init__(self, kernel: Any, X: Any, Y: Any) -> None:
+        self.kernel, self.X, self.Y = kernel, X, Y
+        self.n = int(X.shape[0])
+        self._eig: tuple | None = None
+
+    def _decompose(self) -> tuple:
+        """The eigendecomposition that `spectrum`, `path` and a later `solve` reuse."""
+        raise NotImplementedError(f"{type(self).__name__} has no eigendecomposition")
+
+    def _eigh(self) -> tuple:
+        if self._eig is None:
+            with backends.no_tf32():
+                self._eig = self._decompose()
+        return self._eig
+
+    def trace(self) -> float:
+        """``tr(K)``, for the paper's trace-scaled ridge."""
+        raise NotImplementedError
+
+    def solve(self, lam: float) -> Any:
+        """The coefficients for one absolute ridge ``lam``."""
+        raise NotImplementedError
+
+    def dual(self, coef: Any, lam: float) -> Any:
+        """``(K/n + lam I)^-1 Y`` from the coefficients of `solve`."""
+        raise NotImplementedError
+
+    def predict(self, coef: Any, x: Any) -> Any:
+        """``(1/n) K(x, X) (K/n + lam I)^-1 Y`` from the coefficients of `solve`."""
+        raise NotImplementedError
+
+    def spectrum(self) -> Spectrum:
+        """KARE for a whole grid of ridges, from one eigendecomposition."""
+        raise NotImplementedError
+
+    def path(self, x: Any, lams: Sequence[float]) -> np.ndarray:
+        """Predictions ``(L, m, c)`` at ``x`` for every ridge in ``lams``."""
+        raise NotImplementedError
+
+
+def _trace(M: Any) -> float:
+    return float(keras.ops.convert_to_numpy(ops.trace(M)))
+
+
+class DenseSystem(KRRSystem):
     """KRR through the ``n x n`` kernel matrix (Cholesky for one ridge, eigh for a grid).
 
     Args:
@@ -61,21 +129,16 @@ class DenseSystem:
     solver = "dense"
 
     def __init__(self, kernel: Any, X: Any, Y: Any) -> None:
-        self.kernel, self.X, self.Y = kernel, X, Y
-        self.n = int(X.shape[0])
+        super().__init__(kernel, X, Y)
         # stop_gradient: a fitted model must not keep an autograd graph alive.
         self.K = ops.stop_gradient(kernel(X))
-        self._eig: tuple | None = None
 
     def trace(self) -> float:
-        return float(keras.ops.convert_to_numpy(ops.trace(self.K)))
+        return _trace(self.K)
 
-    def _eigh(self) -> tuple:
-        if self._eig is None:
-            with backends.no_tf32():
-                w, V = ops.linalg.eigh(self.K)
-                self._eig = (w, V, ops.einsum("nr,nc->rc", V, self.Y))
-        return self._eig
+    def _decompose(self) -> tuple:
+        w, V = ops.linalg.eigh(self.K)
+        return w, V, ops.einsum("nr,nc->rc", V, self.Y)
 
     def solve(self, lam: float) -> Any:
         with backends.no_tf32():
@@ -105,7 +168,7 @@ class DenseSystem:
         return _path(B, _numpy(VtY), np.clip(_numpy(w), 0.0, None), self.n, lams)
 
 
-class FeatureSystem:
+class FeatureSystem(KRRSystem):
     """KRR through a finite feature map: ``P x P`` systems, linear in ``n``.
 
     The coefficients are primal weights ``w = (Phi^T Phi/n + lam I)^-1 Phi^T Y / n``
@@ -129,25 +192,20 @@ class FeatureSystem:
     solver = "features"
 
     def __init__(self, kernel: Any, X: Any, Y: Any) -> None:
-        self.kernel, self.X, self.Y = kernel, X, Y
-        self.n = int(X.shape[0])
+        super().__init__(kernel, X, Y)
         self.Phi = ops.stop_gradient(kernel.feature_map(X))
         self.P = int(self.Phi.shape[1])
         with backends.no_tf32():
             C = ops.einsum("np,nq->pq", self.Phi, self.Phi)
             self.C = (C + ops.transpose(C)) / 2.0
             self.PtY = ops.einsum("np,nc->pc", self.Phi, Y)
-        self._eig: tuple | None = None
 
     def trace(self) -> float:
-        return float(keras.ops.convert_to_numpy(ops.trace(self.C)))
+        return _trace(self.C)
 
-    def _eigh(self) -> tuple:
-        if self._eig is None:
-            with backends.no_tf32():
-                s, U = ops.linalg.eigh(self.C)
-                self._eig = (ops.relu(s), U, ops.einsum("pr,pc->rc", U, self.PtY))
-        return self._eig
+    def _decompose(self) -> tuple:
+        s, U = ops.linalg.eigh(self.C)
+        return ops.relu(s), U, ops.einsum("pr,pc->rc", U, self.PtY)
 
     def solve(self, lam: float) -> Any:
         with backends.no_tf32():
@@ -195,4 +253,4 @@ class FeatureSystem:
         return _path(B, _numpy(UtPtY) / self.n, _numpy(s), self.n, lams)
 
 
-SYSTEMS = {"dense": DenseSystem, "features": FeatureSystem}
+SYSTEMS: dict[str, type[KRRSystem]] = {"dense": DenseSystem, "features": FeatureSystem}

@@ -107,26 +107,19 @@ def test_delgado_matches_the_files_own_summaries(delgado):
     np.testing.assert_array_equal(delgado.max(axis=1).to_numpy(), expected_max)
 
 
-def test_delgado_errors_name_the_path(tmp_path):
-    missing = tmp_path / "nope.txt"
-    with pytest.raises(DataError, match="nope.txt"):
-        load_delgado(missing)
-    bad_header = tmp_path / "bad_header.txt"
-    bad_header.write_text("dataset a b\nx 1 2\n")
-    with pytest.raises(DataError, match="bad_header.txt.*problema"):
-        load_delgado(bad_header)
-    short_row = tmp_path / "short_row.txt"
-    short_row.write_text("problema a b\tmin\nx 1 2 1\ny 1 2\n")
-    with pytest.raises(DataError, match="short_row.txt, line 3"):
-        load_delgado(short_row)
-    not_number = tmp_path / "not_number.txt"
-    not_number.write_text("problema a b\nx 1 abc\n")
-    with pytest.raises(DataError, match="not_number.txt, line 2"):
-        load_delgado(not_number)
-    empty = tmp_path / "empty.txt"
-    empty.write_text("problema a b\n----\nmean 1 2\n")
-    with pytest.raises(DataError, match="empty.txt"):
-        load_delgado(empty)
+@pytest.mark.parametrize("name, text, match", [
+    ("nope.txt", None, "nope.txt"),  # missing
+    ("bad_header.txt", "dataset a b\nx 1 2\n", "bad_header.txt.*problema"),
+    ("short_row.txt", "problema a b\tmin\nx 1 2 1\ny 1 2\n", "short_row.txt, line 3"),
+    ("not_number.txt", "problema a b\nx 1 abc\n", "not_number.txt, line 2"),
+    ("empty.txt", "problema a b\n----\nmean 1 2\n", "empty.txt"),
+])
+def test_delgado_errors_name_the_path(tmp_path, name, text, match):
+    path = tmp_path / name
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(DataError, match=match):
+        load_delgado(path)
 
 
 def test_delgado_small_file(tmp_path):

@@ -7,17 +7,10 @@ that cannot be imported fails this test, it is never skipped.
 
 from __future__ import annotations
 
-import itertools
-import os
-import pathlib
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from backend_runner import HERE, compare_pairwise, run_workers
 
-HERE = pathlib.Path(__file__).parent
-BACKENDS = ("jax", "torch", "tensorflow")
 TOL = {"float32": 1e-5, "float64": 1e-10}
 #: Named upstream limits (Keras 3.15.1), measured in tests/test_ntk_implementations.py:
 #: the "jacobian" NTK runs the model's own Keras forward pass, and in float64
@@ -31,22 +24,8 @@ UPSTREAM = {("ntk-jacobian", "float64", "torch"): TOL["float32"],
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> dict:
-    out_dir = tmp_path_factory.mktemp("cross_backend")
-    env_common = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    procs = {}
-    for backend in BACKENDS:
-        env = {**env_common, "KERAS_BACKEND": backend, "JAX_ENABLE_X64": "1"}
-        procs[backend] = subprocess.run(
-            [sys.executable, str(HERE / "worker.py"), str(HERE / "fixture.npz"),
-             str(out_dir / f"{backend}.npz")],
-            capture_output=True, text=True, env=env, timeout=900,
-        )
-    failed = {b: p.stderr[-3000:] for b, p in procs.items() if p.returncode != 0}
-    assert not failed, f"backends that did not run: {failed}"
-    loaded = {b: dict(np.load(out_dir / f"{b}.npz")) for b in BACKENDS}
-    for b in BACKENDS:
-        assert str(loaded[b].pop("backend")) == b, "a worker ran on the wrong backend"
-    return loaded
+    return run_workers("worker.py", [str(HERE / "fixture.npz")],
+                       tmp_path_factory.mktemp("cross_backend"), timeout=900)
 
 
 def test_every_backend_ran_every_quantity(results):
@@ -78,20 +57,16 @@ def _quantities(result: dict) -> dict:
 
 
 def test_backends_agree(results):
-    worst = {}
-    failures = []
-    quantities = {b: _quantities(r) for b, r in results.items()}
-    for a, b in itertools.combinations(BACKENDS, 2):
-        for key in quantities[a]:
-            name, dtype, _ = key.split("/")
-            x = quantities[a][key].astype(np.float64)
-            y = quantities[b][key].astype(np.float64)
-            err = float(np.abs(x - y).max() / max(np.abs(y).max(), 1e-300))
-            tol = max(TOL[dtype], UPSTREAM.get((name, dtype, a), 0.0),
-                      UPSTREAM.get((name, dtype, b), 0.0))
-            worst[(name, dtype)] = max(worst.get((name, dtype), 0.0), err)
-            if not err <= tol:
-                failures.append(f"{key} {a} vs {b}: {err:.2e} > {tol:.0e}")
+    def tol(key: str, a: str, b: str) -> float:
+        name, dtype, _ = key.split("/")
+        return max(TOL[dtype], UPSTREAM.get((name, dtype, a), 0.0),
+                   UPSTREAM.get((name, dtype, b), 0.0))
+
+    by_key, failures = compare_pairwise({b: _quantities(r) for b, r in results.items()}, tol)
+    worst: dict = {}
+    for key, err in by_key.items():
+        name, dtype, _ = key.split("/")
+        worst[(name, dtype)] = max(worst.get((name, dtype), 0.0), err)
     print("worst relative difference per kernel and dtype:")
     for (name, dtype), err in sorted(worst.items()):
         print(f"  {name:16s} {dtype}: {err:.2e}")

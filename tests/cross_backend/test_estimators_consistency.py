@@ -19,17 +19,10 @@ layers) agree to ~1e-7 only: float64 Dense matmuls run in float32 on torch
 
 from __future__ import annotations
 
-import itertools
-import os
-import pathlib
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from backend_runner import HERE, compare_pairwise, run_workers
 
-HERE = pathlib.Path(__file__).parent
-BACKENDS = ("jax", "torch", "tensorflow")
 TOL = 1e-6
 #: The quantities the worker must produce (a renamed or lost one fails).
 EXPECTED = {
@@ -42,34 +35,8 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> dict:
-    out_dir = tmp_path_factory.mktemp("cross_backend_estimators")
-    env_common = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    env_common.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    procs = {}
-    # The three processes run side by side (each is mostly single-threaded).
-    for backend in BACKENDS:
-        env = {**env_common, "KERAS_BACKEND": backend, "JAX_ENABLE_X64": "1"}
-        procs[backend] = subprocess.Popen(
-            [sys.executable, str(HERE / "estimators_worker.py"),
-             str(HERE / "estimators_fixture.npz"), str(out_dir / f"{backend}.npz")],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        )
-    failed = {}
-    for backend, proc in procs.items():
-        try:
-            _, err = proc.communicate(timeout=600)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _, err = proc.communicate()
-            failed[backend] = "timed out after 600 s\n" + err[-2000:]
-            continue
-        if proc.returncode != 0:
-            failed[backend] = err[-3000:]
-    assert not failed, f"backends that did not run: {failed}"
-    loaded = {b: dict(np.load(out_dir / f"{b}.npz")) for b in BACKENDS}
-    for b in BACKENDS:
-        assert str(loaded[b].pop("backend")) == b, "a worker ran on the wrong backend"
-    return loaded
+    return run_workers("estimators_worker.py", [str(HERE / "estimators_fixture.npz")],
+                       tmp_path_factory.mktemp("cross_backend_estimators"))
 
 
 def test_every_backend_ran_every_estimator(results):
@@ -81,16 +48,7 @@ def test_every_backend_ran_every_estimator(results):
 
 
 def test_estimators_agree_across_backends(results):
-    worst: dict = {}
-    failures = []
-    for a, b in itertools.combinations(BACKENDS, 2):
-        for key in sorted(results[a]):
-            x, y = results[a][key], results[b][key]
-            assert x.shape == y.shape, f"{key}: {a} {x.shape} vs {b} {y.shape}"
-            err = float(np.abs(x - y).max() / max(np.abs(y).max(), 1e-300))
-            worst[key] = max(worst.get(key, 0.0), err)
-            if not err <= TOL:
-                failures.append(f"{key} {a} vs {b}: {err:.2e} > {TOL:.0e}")
+    worst, failures = compare_pairwise(results, TOL)
     print("\nworst pairwise relative difference per estimator quantity (float64):")
     for key, err in sorted(worst.items()):
         print(f"  {key:36s} {err:.2e}")

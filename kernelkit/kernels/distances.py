@@ -1,6 +1,27 @@
-"""Distance helpers shared by the stationary kernels (keras.ops only).
+"""Pairwise distances and metric factors of the stationary kernels.
 
-Parameter helpers (positive scalars, metrics) are in `kernelkit.kernels._params`.
+The numerical building blocks of the Gaussian, anisotropic and Laplace
+kernels, for the kernels themselves and for code built on their distances
+(RFM's AGOP, `kernelkit.estimators.rfm.laplace_agop`). Distances are in
+``keras.ops`` and differentiable; `metric_factor` checks a metric in numpy.
+The kernels' parameter helpers (positive scalars, metric weights) are private,
+in ``kernelkit/kernels/_params.py``.
+
+- `squared_distances(x1, x2)`: ``||x - x'||^2``, exactly 0 on the diagonal;
+- `mahalanobis_squared_distances(x1, x2, factor)`: ``(x - x')^T M (x - x')``
+  for ``M = factor @ factor.T``;
+- `safe_sqrt(d2)`: ``sqrt`` with a finite gradient at 0;
+- `metric_factor(M)`: a factor ``L`` with ``L @ L.T == M``, checking that
+  ``M`` is a symmetric PSD matrix.
+
+Example:
+    >>> import keras, numpy as np
+    >>> from kernelkit.kernels.distances import metric_factor, squared_distances
+    >>> x = keras.ops.convert_to_tensor(np.array([[0.0, 0.0], [3.0, 4.0]], "float32"))
+    >>> keras.ops.convert_to_numpy(squared_distances(x, x)).tolist()
+    [[0.0, 25.0], [25.0, 0.0]]
+    >>> L = metric_factor(np.diag([4.0, 1.0])); bool(np.allclose(L @ L.T, np.diag([4.0, 1.0])))
+    True
 """
 
 from __future__ import annotations
@@ -12,6 +33,7 @@ import numpy as np
 from keras import ops
 
 from kernelkit import _ops
+from kernelkit.errors import InputError
 
 
 def squared_distances(x1: Any, x2: Any) -> Any:
@@ -60,3 +82,27 @@ def mahalanobis_squared_distances(x1: Any, x2: Any, factor: Any) -> Any:
     """``(x - x')^T M (x - x')`` for ``M = factor @ factor.T``, via ``x @ factor``."""
     z1 = ops.einsum("id,dr->ir", x1, factor)
     return squared_distances(z1, z1 if x2 is x1 else ops.einsum("id,dr->ir", x2, factor))
+
+
+def metric_factor(M: Any) -> np.ndarray:
+    """A factor ``L`` with ``L @ L.T == M`` for a symmetric PSD matrix ``M``.
+
+    Uses the symmetric square root (eigh), so a singular ``M`` works too.
+
+    Raises:
+        InputError: If ``M`` is not square, symmetric, finite and PSD.
+    """
+    M = np.asarray(M, dtype=np.float64)
+    if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] == 0:
+        raise InputError(f"M must be a square (d, d) matrix, got shape {M.shape}.")
+    if not np.isfinite(M).all():
+        raise InputError("M contains NaN or infinite values.")
+    scale = max(np.abs(M).max(), 1e-300)
+    if not np.allclose(M, M.T, atol=1e-10 * scale):
+        raise InputError("M must be symmetric.")
+    w, V = np.linalg.eigh((M + M.T) / 2)
+    if w.min() < -1e-8 * scale:
+        raise InputError(
+            f"M must be positive semi-definite; its smallest eigenvalue is {w.min():.3g}."
+        )
+    return V * np.sqrt(np.clip(w, 0.0, None))
