@@ -118,7 +118,8 @@ class KAREStepper:
         # Copies: a PyTorch variable's value is its (mutable) storage.
         self.params = [ops.copy(v.value) for v in self.variables]
         self.opt_state = [ops.copy(v.value) for v in optimizer.variables]
-        objective = KAREObjective(kernel, z, solver)
+        objective = self.objective = KAREObjective(kernel, z, solver)
+        compiled = compiled and objective.solver != "iterative"  # CG loops run eagerly
         make = self._stateless_step if self.stateless else self._stateful_step
         # Eager: the factorisation outside autodiff (jitter possible). Compiled:
         # one traced function whose autodiff gradient is the same closed form.
