@@ -153,7 +153,8 @@ _common_options = _options(
                  help="ray: GPUs each unit asks for (fractions allowed)."),
     click.option("--unit-timeout", type=float, default=None,
                  help="Seconds a unit may run; then it is killed, retried once, recorded."),
-    click.option("--solver", type=click.Choice(["auto", "dense", "features"]), default="auto",
+    click.option("--solver", type=click.Choice(["auto", "dense", "features", "iterative"]),
+                 default="auto",
                  show_default=True,
                  help="Solver path of KARE and KRR (auto: from n, P and memory; each row "
                       "records the one used)."),

@@ -116,7 +116,8 @@ class KAREStepper:
                  solver: str = "dense", compiled: bool = True) -> None:
         self.kernel = kernel
         self.steps = backends.optimizer_steps(optimizer, kernel.trainable_variables)
-        objective = KAREObjective(kernel, z, solver)
+        objective = self.objective = KAREObjective(kernel, z, solver)
+        compiled = compiled and objective.solver != "iterative"  # CG loops run eagerly
         # Eager: the factorisation outside autodiff (jitter possible). Compiled:
         # one traced function whose autodiff gradient is the same closed form.
         self._eager = self.steps.build(_full_precision(objective.two_phase))

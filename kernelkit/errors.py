@@ -31,6 +31,10 @@ class JitterWarning(UserWarning):
     """A Cholesky factorisation needed extra diagonal jitter to succeed."""
 
 
+class ConvergenceWarning(UserWarning):
+    """An iterative solve stopped at its iteration limit before reaching its tolerance."""
+
+
 class DataError(KernelkitError, OSError):
     """A data file is missing, corrupt or of the wrong layout; the message names its path."""
 

@@ -56,7 +56,9 @@ class KernelRidge(RegressorMixin, BaseEstimator):
             of KARE over ``ridge_grid`` (one eigendecomposition of ``K``).
         ridge_grid: Candidate values for ``ridge="kare"`` (default
             ``DEFAULT_RIDGE_GRID``, 1e-5 to 1e5).
-        solver: ``"auto"``, ``"dense"`` or ``"features"``.
+        solver: ``"auto"``, ``"dense"``, ``"features"``, ``"iterative"``
+            (matrix-free preconditioned CG; ``ridge="kare"`` then costs one
+            solve per grid value) or a `kernelkit.solvers.Iterative`.
 
     Attributes:
         ridge_: The ``lam_tilde`` used (the chosen one for ``ridge="kare"``).
@@ -66,6 +68,8 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         lam_: The absolute ridge ``lam``.
         solver_: The solver path used (``"dense"`` or ``"features"``).
         solver_reason_: Why ``solver="auto"`` chose it.
+        solver_info_: On the iterative path, the solve's tolerance, probes,
+            rank, CG iterations and residual (a dict); else ``None``.
         n_features_in_: Number of features seen in ``fit``.
 
     Example:
@@ -81,7 +85,7 @@ class KernelRidge(RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, kernel: TrainableKernel, ridge: float | str = 1e-3,
-                 ridge_grid: Sequence[float] | None = None, solver: str = "auto") -> None:
+                 ridge_grid: Sequence[float] | None = None, solver: Any = "auto") -> None:
         self.kernel = kernel
         self.ridge = ridge
         self.ridge_grid = ridge_grid
@@ -132,6 +136,8 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         self._y_ndim = len(np.shape(y))
         self.X_fit_, self._system, self._coef, self.lam_ = X_fit, system, coef, lam
         self.solver_, self.solver_reason_ = plan.solver, plan.reason
+        info = getattr(system, "info", None)
+        self.solver_info_ = info.as_dict() if info is not None else None
         self.n_features_in_ = int(np.shape(X)[1])
         self.dual_coef_ = system.dual(coef, lam)
         self._weights_at_fit = self._kernel_weights()

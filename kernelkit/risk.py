@@ -87,8 +87,9 @@ def kare(K: Any, y: Any, z: float = DEFAULT_Z) -> Any:
 
 
 def kare_value_and_grad(
-    kernel: Any, x: Any, y: Any, z: float = DEFAULT_Z, solver: str = "auto"
-) -> tuple[Any, list]:
+    kernel: Any, x: Any, y: Any, z: float = DEFAULT_Z, solver: Any = "auto",
+    return_info: bool = False,
+) -> tuple:
     """KARE of ``kernel`` on ``(x, y)`` and its gradient in the kernel's variables.
 
     The gradient is the solver path's closed form (no autodiff through a
@@ -104,11 +105,18 @@ def kare_value_and_grad(
         x: Inputs ``(n, d)``.
         y: Targets ``(n,)`` or ``(n, c)``.
         z: Ridge of KARE, > 0.
-        solver: ``"auto"``, ``"dense"`` or ``"features"`` (kernels with a
-            feature map; linear in ``n``). See `kernelkit.solvers.plan_solver`.
+        solver: ``"auto"``, ``"dense"``, ``"features"`` (kernels with a
+            feature map; linear in ``n``), ``"iterative"`` (matrix-free; or a
+            `kernelkit.solvers.Iterative` with its settings). See
+            `kernelkit.solvers.plan_solver`.
+        return_info: Also return a dict of what the solver did: ``solver``,
+            ``reason`` and, on the iterative path, the CG iterations and
+            residuals, probes, rank and ``kare_error`` (the estimated error of
+            the value, from the probes' spread and the CG residual).
 
     Returns:
-        ``(value, grads)``: a scalar tensor and a list of tensors.
+        ``(value, grads)``: a scalar tensor and a list of tensors;
+        ``(value, grads, info)`` with ``return_info=True``.
 
     Raises:
         InputError: Bad inputs, ``z <= 0``, an unknown solver, or
@@ -142,4 +150,11 @@ def kare_value_and_grad(
         raise InputError(f"{type(kernel).__name__} has no trainable variables.")
     plan = plan_solver(kernel, int(x.shape[0]), int(x.shape[1]),
                        keras.backend.standardize_dtype(dtype), solver, "kare")
-    return objective_for(kernel, z, plan.solver).value_and_grad(params, x, y)
+    objective = objective_for(kernel, z, plan.path)
+    value, grads = objective.value_and_grad(params, x, y)
+    if not return_info:
+        return value, grads
+    info = {"solver": plan.solver, "reason": plan.reason}
+    if objective.info is not None:
+        info.update(objective.info.as_dict())
+    return value, grads, info

@@ -32,6 +32,9 @@ class KAREHistory:
         stopped_at: The step (counted over all epochs) at which it stopped.
         solver: The solver path the steps used (``"dense"`` or ``"features"``).
         solver_reason: Why ``solver="auto"`` chose it (or ``"requested"``).
+        solver_info: On the iterative path, per step: tolerance, probes,
+            preconditioner rank, CG iterations and residuals, and the estimated
+            error of the KARE value (`kernelkit.solvers.SolveInfo` as a dict).
     """
 
     kare: list[float] = field(default_factory=list)
@@ -42,6 +45,7 @@ class KAREHistory:
     stopped_at: int | None = None
     solver: str = ""
     solver_reason: str = ""
+    solver_info: list[dict] = field(default_factory=list)
 
 
 def _resolve_optimizer(optimizer: str | keras.optimizers.Optimizer,
@@ -147,8 +151,10 @@ def fit_kare(
             ``logs = {"kare": ..., "val_mse": ...}`` (``val_mse`` only with
             validation data); a progress bar can hook in here.
         compiled: Compile the step (``False`` runs it eagerly, for debugging).
-        solver: ``"auto"``, ``"dense"`` or ``"features"`` (kernels with a
-            feature map, e.g. the NTK: linear in ``n``); "auto" chooses from the
+        solver: ``"auto"``, ``"dense"``, ``"features"`` (kernels with a
+            feature map, e.g. the NTK: linear in ``n``), ``"iterative"``
+            (matrix-free, any kernel; or a `kernelkit.solvers.Iterative` with its
+            settings; runs eagerly); "auto" chooses from the
             batch size, the feature count and a memory estimate, and the
             history records the choice (`kernelkit.solvers.plan_solver`).
 
@@ -195,7 +201,7 @@ def fit_kare(
                        keras.backend.standardize_dtype(kernel.compute_dtype), solver, "kare")
     history.solver, history.solver_reason = plan.solver, plan.reason
     optimizer = _resolve_optimizer(optimizer, learning_rate)
-    stepper = KAREStepper(kernel, optimizer, z, plan.solver, compiled=compiled)
+    stepper = KAREStepper(kernel, optimizer, z, plan.path, compiled=compiled)
     rng = np.random.default_rng(seed)
     for epoch in range(int(epochs)):
         values = []
@@ -206,6 +212,8 @@ def fit_kare(
                 return history
             values.append(value)
             history.step_kare.append(value)
+            if stepper.objective.info is not None:  # the iterative path
+                history.solver_info.append(stepper.objective.info.as_dict())
         history.kare.append(float(np.mean(values)))
         stepper.commit()
         logs = {"kare": history.kare[-1]}

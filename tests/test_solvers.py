@@ -215,20 +215,24 @@ def test_a_request_that_cannot_fit_fails_before_allocating():
     X = np.random.default_rng(0).normal(size=(200_000, 10)).astype("float32")
     start = time.perf_counter()
     with pytest.raises(MemoryBudgetError) as info:
-        kk.KernelRidge(_NeverEvaluated(1.0, dtype="float32")).fit(X, X[:, 0])
+        kk.KernelRidge(_NeverEvaluated(1.0, dtype="float32"), solver="dense").fit(X, X[:, 0])
     message = str(info.value)
     assert "200,000 x 200,000" in message and "160 GB" in message
     assert "nothing was allocated" in message and "--max-n" in message
+    assert "solver='iterative'" in message
     with pytest.raises(MemoryBudgetError, match="Gram matrix"):
         _NeverEvaluated(1.0, dtype="float32")(X)
     ntk = kk.NTK(kk.mlp(10, depth=1, width=64, seed=0))
     with pytest.raises(MemoryBudgetError, match="Gram matrix of NTK"):
         ntk(X)
     with pytest.raises(MemoryBudgetError, match="mini-batches"):
-        fit_kare(_NeverEvaluated(1.0, dtype="float32"), X, X[:, 0], epochs=1)
+        fit_kare(_NeverEvaluated(1.0, dtype="float32"), X, X[:, 0], epochs=1, solver="dense")
     assert time.perf_counter() - start < 60  # seconds, not an allocation attempt
-    # The NTK has a feature map: at this n, auto takes the features path and fits.
+    # The NTK has a feature map: at this n, auto takes the features path and fits;
+    # a kernel without one gets the iterative path (planned, nothing computed).
     assert plan_solver(ntk, 200_000, 10, "float32").solver == "features"
+    assert plan_solver(_NeverEvaluated(1.0, dtype="float32"), 200_000, 10,
+                       "float32").solver == "iterative"
 
 
 def test_memory_budget_override(monkeypatch):

@@ -135,6 +135,30 @@ class TrainableKernel(keras.layers.Layer):
         """
         return int(self.feature_map(np.zeros((1, int(d)))).shape[1])
 
+    def matvec(self, x: Any, v: Any) -> Any:
+        """Optional: the product ``K(x, x) @ v`` without forming ``K`` (``v``: ``(n, c)``).
+
+        Define it (in ``keras.ops``, differentiable in the kernel's variables)
+        and the iterative solver (``solver="iterative"``) uses it for every
+        product with the kernel matrix, and differentiates
+        ``sum(u * matvec(x, v))`` for KARE's gradient; its memory is the
+        method's own. Inputs are already checked and cast, as for `gram`.
+        """
+        raise NotImplementedError(f"{type(self).__name__} defines no matvec.")
+
+    @property
+    def has_matvec(self) -> bool:
+        """Whether this kernel defines its own products ``K v`` (`matvec`)."""
+        return type(self).matvec is not TrainableKernel.matvec
+
+    def stateless_matvec(self, trainable_values: Sequence[Any], x: Any, v: Any) -> Any:
+        """`matvec` with the trainable variables replaced by given values (pure)."""
+        self._mark_built()
+        mapping = list(zip(self.trainable_variables, trainable_values)) + [
+            (w, w.value) for w in self.non_trainable_variables]
+        with keras.StatelessScope(state_mapping=mapping), backends.no_tf32():
+            return self.matvec(self._cast(x), self._cast(v))
+
     def feature_map(self, x: Any) -> Any:
         """``Phi(x)``, checked and cast like a Gram matrix (see `features`).
 

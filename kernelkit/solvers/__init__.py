@@ -11,8 +11,13 @@ the paths:
   map ``Phi`` (``K = Phi Phi^T``; the NTK, or a user kernel with ``features``),
   through the ``P x P`` matrix ``Phi^T Phi``; ``O(n P^2 + P^3)``, linear in
   ``n`` and exact.
-- ``"auto"``: the cheaper path that fits in memory (`plan_solver`), estimated
-  before anything is allocated (`kernelkit.solvers.memory`).
+- ``"iterative"`` (`kernelkit.solvers.iterative`): matrix-free, from products
+  ``K V`` in row blocks (or ``Phi (Phi^T V)``, or the kernel's ``matvec``):
+  preconditioned CG, a stochastic trace and adjoint gradients; any kernel at
+  any ``n``, to a tolerance (`Iterative` sets it, the probes and the rank).
+- ``"auto"``: the cheaper exact path that fits in memory (`plan_solver`), estimated
+  before anything is allocated (`kernelkit.solvers.memory`); the iterative path
+  when neither fits.
 
 keras.ops only; no backend imports.
 
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kernelkit.solvers.iterative import Iterative, IterativeSystem, SolveInfo
 from kernelkit.solvers.objective import KAREObjective
 from kernelkit.solvers.plan import SOLVERS, Plan, check_solver, plan_solver
 from kernelkit.solvers.systems import SYSTEMS, DenseSystem, FeatureSystem, KRRSystem
@@ -41,7 +47,8 @@ def make_system(kernel: Any, X: Any, Y: Any, solver: str = "auto") -> tuple[KRRS
         kernel: The kernel.
         X: Training inputs ``(n, d)``, a tensor in the kernel's dtype.
         Y: Targets ``(n, c)`` in the kernel's dtype.
-        solver: ``"auto"``, ``"dense"`` or ``"features"``.
+        solver: ``"auto"``, ``"dense"``, ``"features"``, ``"iterative"`` or an
+            `Iterative` instance.
 
     Returns:
         ``(system, plan)``.
@@ -59,8 +66,11 @@ def make_system(kernel: Any, X: Any, Y: Any, solver: str = "auto") -> tuple[KRRS
 
     plan = plan_solver(kernel, int(X.shape[0]), int(X.shape[1]),
                        keras.backend.standardize_dtype(kernel.compute_dtype), solver, "ridge")
+    if plan.solver == "iterative":
+        return IterativeSystem(kernel, X, Y, plan.settings), plan
     return SYSTEMS[plan.solver](kernel, X, Y), plan
 
 
 __all__ = ["SOLVERS", "Plan", "plan_solver", "check_solver", "make_system", "KAREObjective",
-           "KRRSystem", "DenseSystem", "FeatureSystem"]
+           "KRRSystem", "DenseSystem", "FeatureSystem", "IterativeSystem", "Iterative",
+           "SolveInfo"]

@@ -105,6 +105,46 @@ def feature_bytes(n: int, P: int, itemsize: int, purpose: str) -> int:
     return int((per_np * n * P + per_pp * P * P) * itemsize)
 
 
+#: The iterative path's row blocks: at most this many bytes per block of the
+#: kernel matrix (times the arrays a block holds at once), and at most this share
+#: of the budget.
+BLOCK_BYTES, BLOCK_SHARE = 256e6, 0.125
+#: Arrays of one row block held at once: a product (distances, the block, a
+#: temporary) and a vector-Jacobian product (forward and backward intermediates).
+BLOCK_ARRAYS = {"product": 3, "vjp": 12}
+
+
+def block_rows(n: int, row_width: int, itemsize: int, purpose: str = "product") -> int:
+    """Rows per block of an ``n``-row computation whose rows are ``row_width`` wide.
+
+    Sized so that a block (times `BLOCK_ARRAYS`) stays within `BLOCK_BYTES` and
+    `BLOCK_SHARE` of the budget: the iterative path never holds ``n x n``.
+
+    Example:
+        >>> from kernelkit.solvers.memory import block_rows
+        >>> block_rows(60_000, 60_000, 4) <= 60_000
+        True
+    """
+    budget, _ = available_bytes()
+    cap = BLOCK_BYTES if budget is None else min(BLOCK_BYTES, BLOCK_SHARE * budget)
+    per_row = BLOCK_ARRAYS[purpose] * max(int(row_width), 1) * itemsize
+    return int(max(1, min(n, cap // per_row)))
+
+
+def iterative_bytes(n: int, columns: int, rank: int, itemsize: int) -> int:
+    """Bytes the iterative path needs: ``n x (columns, rank)`` arrays and its row blocks.
+
+    About 8 ``n x columns`` arrays (right-hand sides, solutions, residuals,
+    directions, products, the cotangent factors), the preconditioner's
+    ``n x rank`` factors (two, plus a float64 copy while it is built) and one
+    VJP row block.
+    """
+    arrays = 8 * n * columns * itemsize + n * rank * (2 * itemsize + 16)
+    budget, _ = available_bytes()
+    block = BLOCK_BYTES if budget is None else min(BLOCK_BYTES, BLOCK_SHARE * budget)
+    return int(arrays + block)
+
+
 def fits(needed: int) -> bool:
     """Whether ``needed`` bytes fit the budget (always, when the budget is unknown)."""
     budget, _ = available_bytes()

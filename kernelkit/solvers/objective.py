@@ -18,6 +18,10 @@ Two ways to evaluate it:
   ``<out(values), G>`` alone (to retry a failed compiled step);
 - `KAREObjective.value_and_grad` (behind `kernelkit.kare_value_and_grad`)
   compiles the first and falls back to the second.
+
+The iterative path (`kernelkit.solvers.iterative`) has no fixed graph (its
+CG loops run to a tolerance): it runs eagerly, `two_phase` and
+`value_and_grad` alike, and records what it did in `KAREObjective.info`.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from keras import ops
 from kernelkit import backends
 from kernelkit._validation import check_positive
 from kernelkit.solvers import dense, features
+from kernelkit.solvers.iterative import Iterative, IterativeKARE
 
 
 def _dense_output(kernel: Any, values: Sequence[Any], x: Any) -> Any:
@@ -55,7 +60,8 @@ class KAREObjective:
     Args:
         kernel: A built `TrainableKernel` (with a feature map for ``"features"``).
         z: Ridge of KARE, > 0.
-        solver: ``"dense"`` or ``"features"`` (resolved; see `plan_solver`).
+        solver: ``"dense"``, ``"features"``, ``"iterative"`` or an `Iterative`
+            instance (resolved; see `plan_solver`).
 
     Example:
         >>> import numpy as np
@@ -68,11 +74,21 @@ class KAREObjective:
         1
     """
 
-    def __init__(self, kernel: Any, z: float, solver: str) -> None:
-        self.kernel, self.solver = kernel, solver
+    def __init__(self, kernel: Any, z: float, solver: Any) -> None:
         self.z = check_positive(z, "z")
+        self.kernel, self._compiled = kernel, None
+        self._iterative: IterativeKARE | None = None
+        if solver == "iterative" or isinstance(solver, Iterative):
+            settings = solver if isinstance(solver, Iterative) else Iterative()
+            self.solver, self._iterative = "iterative", IterativeKARE(kernel, self.z, settings)
+            return
+        self.solver = solver
         self._output, self._closed_form = PATHS[solver]
-        self._compiled: Any = None
+
+    @property
+    def info(self) -> Any:
+        """The last step's `SolveInfo` on the iterative path (``None`` on the exact paths)."""
+        return self._iterative.info if self._iterative is not None else None
 
     def _columns(self, y: Any, dtype: Any) -> Any:
         y = ops.cast(y, dtype)
@@ -80,6 +96,9 @@ class KAREObjective:
 
     def __call__(self, values: Sequence[Any], x: Any, y: Any) -> Any:
         """KARE, as a function whose autodiff gradient is the closed-form one."""
+        if self._iterative is not None:
+            raise NotImplementedError("the iterative path runs eagerly: use two_phase or "
+                                      "value_and_grad (KAREStepper(compiled=False)).")
         out = self._output(self.kernel, values, x)
         fixed = ops.stop_gradient(out)
         value, cotangent = self._closed_form(fixed, self._columns(y, out.dtype), self.z)
@@ -99,7 +118,7 @@ class KAREObjective:
             ``(value, grads)``, one gradient per entry of ``values``.
         """
         values = list(values)
-        if not backends.prefers_compiled_calls():
+        if self._iterative is not None or not backends.prefers_compiled_calls():
             return self.two_phase(values, x, y)
         if self._compiled is None:
             self._compiled = backends.compile_function(self._traced_value_and_grad)
@@ -121,6 +140,8 @@ class KAREObjective:
         Returns:
             ``(value, grads)``, one gradient per entry of ``values``.
         """
+        if self._iterative is not None:
+            return self._iterative.value_and_grad(values, x, y)
         out = ops.stop_gradient(self._output(self.kernel, values, x))
         value, cotangent = self._closed_form(out, self._columns(y, out.dtype), self.z)
         cotangent = ops.stop_gradient(cotangent)
@@ -140,7 +161,7 @@ def _finite(tensors: list) -> bool:
 _OBJECTIVES: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
 
 
-def objective_for(kernel: Any, z: float, solver: str) -> KAREObjective:
+def objective_for(kernel: Any, z: float, solver: Any) -> KAREObjective:
     """The `KAREObjective` of ``(kernel, z, solver)``, reused across calls.
 
     Reuse keeps its compiled function: repeated ``kare_value_and_grad`` calls

@@ -14,7 +14,9 @@ answers every KRR question the same way on each path:
 ``n``, the eigendecomposition computed once). `DenseSystem` factorises the
 ``n x n`` matrix; `FeatureSystem` works with
 ``Phi`` (``n x P``) and ``Phi^T Phi`` (``P x P``) and never forms an ``n x n``
-array (push-through: ``Phi^T (Phi Phi^T/n + lam)^-1 = (Phi^T Phi/n + lam)^-1 Phi^T``).
+array (push-through: ``Phi^T (Phi Phi^T/n + lam)^-1 = (Phi^T Phi/n + lam)^-1 Phi^T``);
+`kernelkit.solvers.iterative.IterativeSystem` solves by preconditioned CG from
+products with ``K`` alone (a ridge grid: one solve per ridge).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from keras import ops
 
 from kernelkit import backends
 from kernelkit.solvers.dense import RIDGE_REMEDY as REMEDY
+from kernelkit.solvers.iterative import IterativeSystem
 from kernelkit.solvers.linalg import cho_solve, cholesky
 from kernelkit.solvers.spectral import Spectrum, make_spectrum
 
@@ -253,4 +256,6 @@ class FeatureSystem(KRRSystem):
         return _path(B, _numpy(UtPtY) / self.n, _numpy(s), self.n, lams)
 
 
-SYSTEMS: dict[str, type[KRRSystem]] = {"dense": DenseSystem, "features": FeatureSystem}
+#: The KRR system of each solver path (`IterativeSystem` has no spectrum: one solve per ridge).
+SYSTEMS: dict[str, type] = {"dense": DenseSystem, "features": FeatureSystem,
+                            "iterative": IterativeSystem}

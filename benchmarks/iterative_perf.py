@@ -1,0 +1,112 @@
+"""One KARE value-and-gradient on the iterative path at large n: time, CG iterations, memory.
+
+Usage::
+
+    KERAS_BACKEND=torch python -m kernelkit.benchmarks.iterative_perf \\
+        --cases gaussian:4000 gaussian:16000 gaussian:60000 ntk:4000 ntk:16000
+
+Each case runs in a fresh process (its peak resident memory is its own), on
+the paper's synthetic task (eq. 9, d = 10), float32 by default, one thread:
+the Gaussian kernel (bandwidth sqrt(d)) or the NTK of an MLP of depth 3 and
+width 512 (GELU; P = 530,945). Printed per case: the route of the products
+with K, the preconditioner rank, the CG iterations of the two solves, the
+products with K, the time of the whole value-and-gradient, of one product
+with the ``[Y, probes]`` block (65 columns) and of the preconditioner, and
+the peak resident memory. The product time lets the cost of sizes not run be
+estimated: about (iterations + 3) products per step plus the gradient's row
+blocks (about 3 products).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+
+def worker(kind: str, n: int, dtype: str) -> dict:
+    import numpy as np
+
+    import kernelkit as kk
+    from kernelkit import backends
+    from kernelkit.backends import to_numpy
+    from kernelkit.data import make_synthetic
+    from kernelkit.solvers import Iterative
+    from kernelkit.solvers.matvec import KernelOperator
+    from kernelkit.solvers.pcg import NystromPreconditioner
+
+    backends.set_threads(1)
+    X, y, _, _ = make_synthetic(n, 10, d=10, gamma=1.0, sigma=0.0, seed=0)
+    X, y = X.astype(dtype), y.astype(dtype)
+    if kind == "ntk":
+        kernel = kk.NTK(kk.mlp(10, depth=3, width=512, seed=0, dtype=dtype))
+    else:
+        kernel = kk.GaussianKernel(float(np.sqrt(10)), dtype=dtype)
+    kernel(X[:1])
+    settings = Iterative()
+    t0 = time.perf_counter()
+    value, grads, info = kk.kare_value_and_grad(kernel, X, y, solver=settings, return_info=True)
+    [to_numpy(g) for g in grads]
+    total = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    values = [v.value for v in kernel.trainable_variables]
+    op = KernelOperator(kernel, values, X, columns=settings.probes + 1)
+    V = np.random.default_rng(0).normal(size=(n, settings.probes + 1)).astype(dtype)
+    t0 = time.perf_counter()
+    to_numpy(op.matmul(V))
+    product = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    NystromPreconditioner(op, info["rank"], 0)
+    pre = time.perf_counter() - t0
+    return {"kernel": kind, "n": n, "dtype": dtype, "P": kernel.num_features(10)
+            if kernel.has_features else None, "route": info["route"], "rank": info["rank"],
+            "iterations": info["iterations"], "products": info["products"],
+            "kare": float(to_numpy(value)), "kare_error": info["kare_error"],
+            "time_s": total, "product_s": product, "preconditioner_s": pre,
+            "peak_rss_mb": peak}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", nargs="+",
+                        default=["gaussian:4000", "gaussian:16000", "gaussian:60000",
+                                 "ntk:4000", "ntk:16000"])
+    parser.add_argument("--dtype", default="float32")
+    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        kind, n, dtype = args.worker
+        print("ROW " + json.dumps(worker(kind, int(n), dtype)), flush=True)
+        return 0
+    import platform
+
+    print(f"backend {os.environ.get('KERAS_BACKEND', '?')}, {args.dtype}, one thread, "
+          f"{platform.machine()} {os.cpu_count()} cores; z = 0.1, Iterative() defaults")
+    print("kernel    n        route     rank  CG its     products  time_s   product_s  "
+          "precond_s  peak RSS MB  KARE (est. error)")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "OPENBLAS_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
+           "TF_NUM_INTEROP_THREADS": "1"}
+    for case in args.cases:
+        kind, n = case.split(":")
+        out = subprocess.run([sys.executable, "-m", "kernelkit.benchmarks.iterative_perf",
+                              "--worker", kind, n, args.dtype], capture_output=True, text=True,
+                             env=env)
+        rows = [line[4:] for line in out.stdout.splitlines() if line.startswith("ROW ")]
+        if not rows:
+            print(f"{kind:9s} {n:8s} failed: {out.stderr.strip().splitlines()[-1:]}")
+            continue
+        r = json.loads(rows[0])
+        print(f"{r['kernel']:9s} {r['n']:<8d} {r['route']:9s} {r['rank']:4d}  "
+              f"{str(r['iterations']):10s} {r['products']:5d}  {r['time_s']:8.1f}  "
+              f"{r['product_s']:8.2f}  {r['preconditioner_s']:8.2f}  {r['peak_rss_mb']:10.0f}  "
+              f"{r['kare']:.5f} ({r['kare_error']:.1e})", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

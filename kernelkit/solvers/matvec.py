@@ -1,0 +1,208 @@
+"""Products with the kernel matrix without holding it: ``K V`` and ``sum_k u_k^T dK v_k``.
+
+The iterative path (`kernelkit.solvers.iterative`) needs only two things of
+the kernel matrix ``K = K(X, X; theta)``: products ``K V`` for a block of
+vectors ``V`` (``n x c``), and the gradient in ``theta`` of a scalar
+surrogate ``s(theta) = sum_k u_k^T K(theta) v_k`` with ``u_k, v_k`` fixed
+(KARE's cotangent ``G = U V^T`` is a sum of rank-one terms). `KernelOperator`
+gives both, on one of three routes:
+
+- ``"gram"``: row blocks ``K(X_I, X)`` (``b x n``, ``b`` from the memory
+  budget, `memory.block_rows`) for any kernel: ``O(n^2)`` kernel entries per
+  product, never ``n x n`` at once; the surrogate's gradient is the sum over
+  blocks of ``value_and_grad`` of ``sum(K(X_I, X) * (U_I V^T))``.
+- ``"features"``: kernels with a feature map (the NTK): ``K V = Phi (Phi^T V)``,
+  with ``Phi`` held when it fits and recomputed in row blocks when it does
+  not, ``O(n P)`` per product; the surrogate is ``sum_k <Phi^T u_k, Phi^T v_k>``,
+  differentiated per block with the other factor fixed (product rule).
+- ``"matvec"``: the kernel's own `TrainableKernel.matvec` hook, for products
+  and (differentiated through) for the surrogate.
+
+keras.ops only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+from kernelkit import backends
+from kernelkit.solvers import memory
+
+ROUTES = ("gram", "features", "matvec")
+
+
+def gram_entry_flops(kernel: Any, d: int) -> float:
+    """Rough floating-point work of one Gram entry (the cost model of the routes)."""
+    layers = getattr(getattr(kernel, "model", None), "layers", None)
+    if getattr(kernel, "implementation_", None) == "structured" and layers:
+        k, fan_in, total = int(layers[-1].units), int(d), 0.0
+        for layer in layers:
+            total += 2.0 * (k * int(layer.units) + fan_in) + 3.0
+            fan_in = int(layer.units)
+        return total
+    return 3.0 * d + 20.0
+
+
+def choose_route(kernel: Any, n: int, d: int, columns: int) -> str:
+    """``"matvec"`` for a kernel with the hook, else the cheaper of ``"features"`` and ``"gram"``.
+
+    Example:
+        >>> from kernelkit import GaussianKernel
+        >>> from kernelkit.solvers.matvec import choose_route
+        >>> choose_route(GaussianKernel(1.0), 1000, 3, 10)
+        'gram'
+    """
+    if kernel.has_matvec:
+        return "matvec"
+    if kernel.has_features:
+        P = kernel.num_features(d)
+        if P * (2.0 + 4.0 * columns) < n * (gram_entry_flops(kernel, d) + 2.0 * columns):
+            return "features"
+    return "gram"
+
+
+class KernelOperator:
+    """``K(X, X; values)`` as an operator: products, columns, diagonal, surrogate gradients.
+
+    Args:
+        kernel: A built `TrainableKernel`.
+        values: The trainable values (in ``kernel.trainable_variables`` order).
+        X: Inputs ``(n, d)``, a tensor in the kernel's dtype.
+        route: ``"gram"``, ``"features"`` or ``"matvec"`` (``None``: `choose_route`).
+        columns: Typical number of columns per product (for the route's cost).
+
+    Example:
+        >>> import numpy as np
+        >>> from kernelkit import GaussianKernel
+        >>> from kernelkit.solvers.matvec import KernelOperator
+        >>> k = GaussianKernel(1.0); X = np.random.rand(30, 2).astype("float32")
+        >>> _ = k(X[:1])
+        >>> op = KernelOperator(k, [v.value for v in k.trainable_variables], X)
+        >>> bool(np.allclose(op.matmul(np.eye(30, dtype="float32")), k(X), atol=1e-6))
+        True
+    """
+
+    def __init__(self, kernel: Any, values: Sequence[Any], X: Any, route: str | None = None,
+                 columns: int = 1) -> None:
+        self.kernel = kernel
+        self.values = list(values)
+        self.fixed = [ops.stop_gradient(v) for v in self.values]
+        self.dtype = keras.backend.standardize_dtype(kernel.compute_dtype)
+        self.X = ops.stop_gradient(ops.cast(ops.convert_to_tensor(X), self.dtype))
+        self.n, self.d = int(self.X.shape[0]), int(self.X.shape[1])
+        self.itemsize = np.dtype(self.dtype).itemsize
+        self.route = route or choose_route(kernel, self.n, self.d, columns)
+        self.products = 0
+        self._phi: Any = None
+        if self.route == "features":
+            self.P = kernel.num_features(self.d)
+            if self.n * self.P * self.itemsize * 3 <= memory.BLOCK_BYTES:
+                self._phi = ops.stop_gradient(kernel.stateless_features(self.fixed, self.X))
+
+    # ------------------------------------------------------------ blocks
+    def _blocks(self, width: int, purpose: str = "product") -> Iterator[tuple[int, int]]:
+        step = memory.block_rows(self.n, width, self.itemsize, purpose)
+        for start in range(0, self.n, step):
+            yield start, min(start + step, self.n)
+
+    def _rows(self, start: int, stop: int) -> Any:
+        return self.X[start:stop]
+
+    def _features(self, values: Sequence[Any], start: int, stop: int) -> Any:
+        return self.kernel.stateless_features(values, self._rows(start, stop))
+
+    # ---------------------------------------------------------- products
+    def matmul(self, V: Any) -> Any:
+        """``K V`` for ``V`` of shape ``(n, c)`` (no autodiff)."""
+        V = ops.cast(ops.convert_to_tensor(V), self.dtype)
+        self.products += 1
+        with backends.no_tf32():
+            if self.route == "matvec":
+                return ops.stop_gradient(self.kernel.stateless_matvec(self.fixed, self.X, V))
+            if self.route == "features":
+                return ops.stop_gradient(self._feature_matmul(V))
+            out = [ops.einsum("in,nc->ic", self.kernel.stateless_gram(
+                self.fixed, self._rows(a, b), self.X), V) for a, b in self._blocks(self.n)]
+            return ops.stop_gradient(ops.concatenate(out, axis=0) if len(out) > 1 else out[0])
+
+    def _feature_transpose(self, V: Any) -> Any:
+        """``Phi^T V`` (``P x c``), in row blocks when ``Phi`` is not held."""
+        if self._phi is not None:
+            return ops.einsum("np,nc->pc", self._phi, V)
+        total = None
+        for a, b in self._blocks(self.P):
+            part = ops.einsum("np,nc->pc", ops.stop_gradient(self._features(self.fixed, a, b)),
+                              V[a:b])
+            total = part if total is None else total + part
+        return total
+
+    def _feature_matmul(self, V: Any) -> Any:
+        T = self._feature_transpose(V)
+        if self._phi is not None:
+            return ops.einsum("np,pc->nc", self._phi, T)
+        out = [ops.einsum("np,pc->nc", ops.stop_gradient(self._features(self.fixed, a, b)), T)
+               for a, b in self._blocks(self.P)]
+        return ops.concatenate(out, axis=0) if len(out) > 1 else out[0]
+
+    def columns(self, index: np.ndarray) -> Any:
+        """``K(X, X[index])`` (``n x r``), in row blocks (no autodiff)."""
+        Xs = ops.take(self.X, ops.convert_to_tensor(np.asarray(index, dtype="int32")), axis=0)
+        with backends.no_tf32():
+            out = [ops.stop_gradient(self.kernel.stateless_gram(self.fixed, self._rows(a, b), Xs))
+                   for a, b in self._blocks(len(index))]
+        return ops.concatenate(out, axis=0) if len(out) > 1 else out[0]
+
+    def diag(self) -> Any:
+        """``diag(K)`` at the current values (no autodiff)."""
+        mapping = list(zip(self.kernel.trainable_variables, self.fixed)) + [
+            (v, v.value) for v in self.kernel.non_trainable_variables]
+        with keras.StatelessScope(state_mapping=mapping), backends.no_tf32():
+            return ops.stop_gradient(self.kernel.diag_formula(self.X))
+
+    # ------------------------------------------------------- gradients
+    def surrogate_grad(self, U: Any, V: Any) -> list:
+        """Gradient in the values of ``s = sum_k u_k^T K(values) v_k = <K, U V^T>``.
+
+        ``U`` and ``V`` (``n x r``) are constants; autodiff passes only through
+        the kernel, in row blocks (``"gram"``, ``"features"``) or through the
+        `matvec` hook: never through a solver.
+
+        Returns:
+            One gradient per value.
+        """
+        U = ops.stop_gradient(ops.cast(ops.convert_to_tensor(U), self.dtype))
+        V = ops.stop_gradient(ops.cast(ops.convert_to_tensor(V), self.dtype))
+        kernel, X = self.kernel, self.X
+        if self.route == "matvec":
+            def loss(vals: list, u: Any, v: Any) -> Any:
+                return ops.sum(u * kernel.stateless_matvec(vals, X, v))
+
+            return self._accumulate([(loss, U, V)])
+        if self.route == "features":
+            TU, TV = (ops.stop_gradient(self._feature_transpose(M)) for M in (U, V))
+
+            def loss(vals: list, xb: Any, cot: Any) -> Any:
+                return ops.sum(kernel.stateless_features(vals, xb) * cot)
+
+            return self._accumulate(
+                (loss, self._rows(a, b), ops.einsum("nr,pr->np", U[a:b], TV)
+                 + ops.einsum("nr,pr->np", V[a:b], TU)) for a, b in self._blocks(self.P, "vjp"))
+
+        def loss(vals: list, xb: Any, cot: Any) -> Any:
+            return ops.sum(kernel.stateless_gram(vals, xb, X) * cot)
+
+        return self._accumulate((loss, self._rows(a, b), ops.einsum("ir,nr->in", U[a:b], V))
+                                for a, b in self._blocks(self.n, "vjp"))
+
+    def _accumulate(self, parts: Any) -> list:
+        total: list | None = None
+        with backends.no_tf32():
+            for loss, *args in parts:
+                _, grads = backends.value_and_grad(loss, self.values, *args)
+                grads = [ops.stop_gradient(g) for g in grads]
+                total = grads if total is None else [t + g for t, g in zip(total, grads)]
+        return total or []
