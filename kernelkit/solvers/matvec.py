@@ -35,6 +35,47 @@ from kernelkit.solvers import memory
 ROUTES = ("gram", "features", "matvec")
 
 
+class _BlockFunctions:
+    """One kernel's per-block functions, compiled once where the backend prefers it.
+
+    On JAX an eager op is compiled for every new shape and a fresh
+    ``jax.value_and_grad`` is traced on every call, so the iterative path's
+    per-block products and VJPs are `kernelkit.backends.compile_function`-ed
+    once per kernel (then once per block shape) and kept on the kernel; the
+    kernel's values and every array are arguments, never baked-in constants.
+    """
+
+    def __init__(self, kernel: Any) -> None:
+        compile_ = (backends.compile_function if backends.prefers_compiled_calls()
+                    else (lambda fn: fn))
+
+        def gram_product(vals: list, xb: Any, X: Any, V: Any) -> Any:
+            return ops.einsum("in,nc->ic", kernel.stateless_gram(vals, xb, X), V)
+
+        def gram_vjp(vals: list, xb: Any, X: Any, cot: Any) -> list:
+            return backends.value_and_grad(
+                lambda p, a, b, c: ops.sum(kernel.stateless_gram(p, a, b) * c),
+                vals, xb, X, cot)[1]
+
+        def features_vjp(vals: list, xb: Any, cot: Any) -> list:
+            return backends.value_and_grad(
+                lambda p, a, c: ops.sum(kernel.stateless_features(p, a) * c), vals, xb, cot)[1]
+
+        self.gram_product = compile_(gram_product)
+        self.gram_vjp = compile_(gram_vjp)
+        self.features_vjp = compile_(features_vjp)
+        self.features = compile_(lambda vals, xb: kernel.stateless_features(vals, xb))
+
+    @classmethod
+    def of(cls, kernel: Any) -> "_BlockFunctions":
+        """The kernel's functions, made on first use (kept outside Keras' attribute tracking)."""
+        fns = kernel.__dict__.get("_kernelkit_block_functions")
+        if fns is None:
+            fns = cls(kernel)
+            object.__setattr__(kernel, "_kernelkit_block_functions", fns)
+        return fns
+
+
 def gram_entry_flops(kernel: Any, d: int) -> float:
     """Rough floating-point work of one Gram entry (the cost model of the routes)."""
     layers = getattr(getattr(kernel, "model", None), "layers", None)
@@ -97,11 +138,12 @@ class KernelOperator:
         self.itemsize = np.dtype(self.dtype).itemsize
         self.route = route or choose_route(kernel, self.n, self.d, columns)
         self.products = 0
+        self._fns = _BlockFunctions.of(kernel)
         self._phi: Any = None
         if self.route == "features":
             self.P = kernel.num_features(self.d)
             if self.n * self.P * self.itemsize * 3 <= memory.BLOCK_BYTES:
-                self._phi = ops.stop_gradient(kernel.stateless_features(self.fixed, self.X))
+                self._phi = ops.stop_gradient(self._fns.features(self.fixed, self.X))
 
     # ------------------------------------------------------------ blocks
     def _blocks(self, width: int, purpose: str = "product") -> Iterator[tuple[int, int]]:
@@ -113,7 +155,7 @@ class KernelOperator:
         return self.X[start:stop]
 
     def _features(self, values: Sequence[Any], start: int, stop: int) -> Any:
-        return self.kernel.stateless_features(values, self._rows(start, stop))
+        return self._fns.features(list(values), self._rows(start, stop))
 
     # ---------------------------------------------------------- products
     def matmul(self, V: Any) -> Any:
@@ -125,8 +167,8 @@ class KernelOperator:
                 return ops.stop_gradient(self.kernel.stateless_matvec(self.fixed, self.X, V))
             if self.route == "features":
                 return ops.stop_gradient(self._feature_matmul(V))
-            out = [ops.einsum("in,nc->ic", self.kernel.stateless_gram(
-                self.fixed, self._rows(a, b), self.X), V) for a, b in self._blocks(self.n)]
+            out = [self._fns.gram_product(self.fixed, self._rows(a, b), self.X, V)
+                   for a, b in self._blocks(self.n)]
             return ops.stop_gradient(ops.concatenate(out, axis=0) if len(out) > 1 else out[0])
 
     def _feature_transpose(self, V: Any) -> Any:
@@ -181,28 +223,23 @@ class KernelOperator:
             def loss(vals: list, u: Any, v: Any) -> Any:
                 return ops.sum(u * kernel.stateless_matvec(vals, X, v))
 
-            return self._accumulate([(loss, U, V)])
+            return self._accumulate([(lambda vals, u, v: backends.value_and_grad(
+                loss, vals, u, v)[1], U, V)])
         if self.route == "features":
             TU, TV = (ops.stop_gradient(self._feature_transpose(M)) for M in (U, V))
 
-            def loss(vals: list, xb: Any, cot: Any) -> Any:
-                return ops.sum(kernel.stateless_features(vals, xb) * cot)
-
             return self._accumulate(
-                (loss, self._rows(a, b), ops.einsum("nr,pr->np", U[a:b], TV)
+                (self._fns.features_vjp, self._rows(a, b), ops.einsum("nr,pr->np", U[a:b], TV)
                  + ops.einsum("nr,pr->np", V[a:b], TU)) for a, b in self._blocks(self.P, "vjp"))
 
-        def loss(vals: list, xb: Any, cot: Any) -> Any:
-            return ops.sum(kernel.stateless_gram(vals, xb, X) * cot)
-
-        return self._accumulate((loss, self._rows(a, b), ops.einsum("ir,nr->in", U[a:b], V))
+        return self._accumulate((lambda vals, xb, cot: self._fns.gram_vjp(vals, xb, X, cot),
+                                 self._rows(a, b), ops.einsum("ir,nr->in", U[a:b], V))
                                 for a, b in self._blocks(self.n, "vjp"))
 
     def _accumulate(self, parts: Any) -> list:
         total: list | None = None
         with backends.no_tf32():
-            for loss, *args in parts:
-                _, grads = backends.value_and_grad(loss, self.values, *args)
-                grads = [ops.stop_gradient(g) for g in grads]
+            for vjp, *args in parts:
+                grads = [ops.stop_gradient(g) for g in vjp(self.values, *args)]
                 total = grads if total is None else [t + g for t, g in zip(total, grads)]
         return total or []
