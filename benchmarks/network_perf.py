@@ -23,11 +23,11 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 
 from kernelkit._backend_choice import BACKENDS
+from kernelkit.benchmarks._workers import run_worker, worker_env
 
 
 def worker(backend: str, threads: int, dtype: str, epochs: int, old_epochs: int, n: int) -> None:
@@ -91,18 +91,14 @@ def main(argv: list[str] | None = None) -> int:
           f"at 0.1, {args.epochs} epochs", flush=True)
     rows = []
     for backend in args.backends:
-        env = {**os.environ, "KERAS_BACKEND": backend}
-        if args.dtype == "float64":
-            env["JAX_ENABLE_X64"] = "1"
-        cmd = [sys.executable, "-m", "kernelkit.benchmarks.network_perf", "--worker", backend,
-               "--threads", str(args.threads), "--dtype", args.dtype, "--epochs",
-               str(args.epochs), "--old-epochs", str(args.old_epochs), "--n", str(args.n)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-        if proc.returncode != 0 or not lines:
-            print(f"{backend}: failed\n{proc.stderr[-2000:]}", file=sys.stderr)
+        got, error = run_worker("kernelkit.benchmarks.network_perf", [
+            "--worker", backend, "--threads", str(args.threads), "--dtype", args.dtype,
+            "--epochs", str(args.epochs), "--old-epochs", str(args.old_epochs), "--n",
+            str(args.n)], worker_env(backend, args.dtype))
+        if error:
+            print(f"{backend}: failed\n{error}", file=sys.stderr)
             continue
-        rows += [json.loads(ln) for ln in lines]
+        rows += got
     print(f"{'backend':10s} {'compiled [s]':>12s} {'again [s]':>9s} "
           f"{'old, per step [s]':>24s} {'speed-up':>8s} {'loss gap':>9s}")
     for r in rows:

@@ -19,12 +19,12 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from typing import Any
 
 from kernelkit._backend_choice import BACKENDS
+from kernelkit.benchmarks._workers import run_worker, worker_env
 
 CONFIGS = [
     {"n": 1000, "d": 10, "width": 64, "depth": 1},
@@ -95,18 +95,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.threads} thread(s); median of {args.repeats} after 1 warm-up", flush=True)
     rows = []
     for backend in args.backends:
-        env = {**os.environ, "KERAS_BACKEND": backend}
-        if args.dtype == "float64":
-            env["JAX_ENABLE_X64"] = "1"
-        cmd = [sys.executable, "-m", "kernelkit.benchmarks.perf", "--worker", backend,
-               "--threads", str(args.threads), "--repeats", str(args.repeats),
-               "--dtype", args.dtype] + (["--quick"] if args.quick else [])
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-        if proc.returncode != 0 or not lines:
-            print(f"{backend}: failed\n{proc.stderr[-2000:]}", file=sys.stderr)
+        got, error = run_worker("kernelkit.benchmarks.perf", [
+            "--worker", backend, "--threads", str(args.threads), "--repeats", str(args.repeats),
+            "--dtype", args.dtype] + (["--quick"] if args.quick else []),
+            worker_env(backend, args.dtype))
+        if error:
+            print(f"{backend}: failed\n{error}", file=sys.stderr)
             continue
-        rows += [json.loads(ln) for ln in lines]
+        rows += got
     print(f"{'backend':10s} {'n':>5s} {'d':>4s} {'width':>5s} {'depth':>5s} {'P':>7s} "
           f"{'impl':10s} {'gram [s]':>9s} {'KARE+grad [s]':>13s} {'first gram/grad [s]':>20s}")
     for r in rows:
