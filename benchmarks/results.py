@@ -34,6 +34,8 @@ COLUMNS = (
     "host", "device", "solver",
     # suspect-fit checks (kernelkit.benchmarks.suspect): numbers, then the fit's flag
     "train_mse", "train_mean_mse", "kare", "heldout_mse", "heldout_mean_mse", "suspect",
+    # successive halving (--protocol kare --halving): the rung of the row, counted from 0
+    "rung",
 )
 #: Status values of a row (``timeout`` and ``oom``: the unit's last attempt).
 STATUSES = ("ok", "skipped", "failed", "diverged", "timeout", "oom")

@@ -65,6 +65,7 @@ class RunOptions:
     datasets: list[str] | None = None
     max_n: int | None = None
     protocol: str = "arora"
+    halving: bool = False
     fmt: str = "csv"
     resume: bool = False
     workers: int | None = None
@@ -126,7 +127,7 @@ def run_suite(options: RunOptions, reporter: Reporter | None = None) -> pd.DataF
 
     plan = PLANS[options.suite](grid=grid, seeds=seeds, root=root, datasets=options.datasets,
                                 max_n=options.max_n, protocol=options.protocol,
-                                results=store.table, on_skip=on_skip)
+                                results=store.table, on_skip=on_skip, halving=options.halving)
     undo = load_only(options.env.get("KERAS_BACKEND", "tensorflow"))  # in-process units
     engine = None
     try:
@@ -153,6 +154,8 @@ def run_suite(options: RunOptions, reporter: Reporter | None = None) -> pd.DataF
 def _phase_label(options: RunOptions, number: int) -> str:
     if options.suite != "uci":
         return options.suite
+    if options.protocol == "kare" and options.halving:
+        return f"uci: successive halving on the 4 folds (kare), rung {number - 1}"
     if options.protocol == "kare":
         return "uci: every configuration on the 4 folds (kare)"
     return "uci: validation half" if number == 1 else "uci: 4 test folds"

@@ -23,11 +23,15 @@ from kernelkit.benchmarks.unitrun import classify
 from kernelkit.errors import DataError
 
 def _unit(suite: str, protocol: str, dataset: str, setting: str, fold: str, split: str,
-          method: str, config: dict, seed: int, lams: list, data: dict) -> dict:
-    return {"suite": suite, "protocol": protocol, "dataset": dataset, "setting": setting,
+          method: str, config: dict, seed: int, lams: list, data: dict,
+          rung: int | None = None) -> dict:
+    unit = {"suite": suite, "protocol": protocol, "dataset": dataset, "setting": setting,
             "fold": fold, "split": split, "method": method,
             "config": json.dumps(config, sort_keys=True), "seed": int(seed),
             "lams": list(lams), "data": data}
+    if rung is not None:  # successive halving (kernelkit.benchmarks.halving)
+        unit["rung"] = int(rung)
+    return unit
 
 
 def _method_units(suite: str, grid: dict, seeds: list[int], dataset: str, data: dict,
@@ -71,11 +75,14 @@ def plan_binary(suite: str) -> Callable[..., Iterator[list[dict]]]:
 
 def plan_uci(grid: dict, seeds: list[int], root: str, datasets: Any = None,
              max_n: int | None = None, protocol: str = "arora", results: Any = None,
-             on_skip: Callable[[str, str], None] | None = None, **_: Any) -> Iterator[list[dict]]:
+             on_skip: Callable[[str, str], None] | None = None, halving: bool = False,
+             **_: Any) -> Iterator[list[dict]]:
     """UCI: the validation half for every configuration; then (arora) the 4 folds.
 
     Protocol ``kare`` instead runs every configuration on each of the 4
-    folds in one phase (`_kare_units`): KARE chooses afterwards.
+    folds in one phase (`_kare_units`): KARE chooses afterwards. With
+    ``halving`` it runs successive halving on the 4 folds instead, one phase
+    per rung (`_halving_phases`).
 
     Phase 1 scores every configuration and lam_tilde on the validation half of
     ``conxuntos.dat``. Phase 2 (protocol ``arora`` only) retrains the best
@@ -89,7 +96,10 @@ def plan_uci(grid: dict, seeds: list[int], root: str, datasets: Any = None,
     for ds in iter_uci(root, datasets, on_error=lambda name, err: on_skip and on_skip(name, str(err))):
         names.append((ds.name, ds.n_classes))
     if protocol == "kare":
-        yield list(_kare_units(grid, seeds, root, names, max_n))
+        if halving:
+            yield from _halving_phases(grid, seeds, root, names, max_n, results)
+        else:
+            yield list(_kare_units(grid, seeds, root, names, max_n))
         return
     val = []
     for name, _classes in names:
@@ -125,6 +135,66 @@ def _kare_units(grid: dict, seeds: list[int], root: str, names: list, max_n: int
             data = {"kind": "uci", "root": root, "name": name, "fold": fold, "max_n": max_n}
             yield from _method_units("uci", grid, seeds, name, data, lambda c, s=name: s,
                                      fold=str(fold), split="test", protocol="kare")
+
+
+def _halving_phases(grid: dict, seeds: list[int], root: str, names: list, max_n: int | None,
+                    results: Callable[[], Any]) -> Iterator[list[dict]]:
+    """Protocol ``kare`` with successive halving: one phase per rung, on each of the 4 folds.
+
+    Phase 1: every configuration of the methods without epochs (run once) and
+    every configuration of the trained ones at the first rung's epochs. Each
+    later phase: in every (data set, fold, method), the `halving.survivors`
+    of the previous rung (by its rows' KARE) at the next rung's epochs. The
+    rungs are those of the largest ``epochs`` in the method's grid.
+    """
+    from kernelkit.benchmarks import halving
+
+    def units(name: str, fold: int, method: str, config: dict, rung: int | None) -> list:
+        data = {"kind": "uci", "root": root, "name": name, "fold": fold, "max_n": max_n}
+        return [_unit("uci", "kare", name, name, str(fold), "test", method, config, seed,
+                      grid["lam_tilde"], data, rung) for seed in seeds]
+
+    alive: dict = {}  # (data set, fold, method) -> its full configurations still in the race
+    rungs: dict = {}  # method -> the epochs of its rungs
+    first = []
+    for name, _classes in names:
+        for fold in range(4):
+            for method in grid["methods"]:
+                planned = configs(grid[method])
+                for config in planned:
+                    if not halving.is_halved(config):
+                        first += units(name, fold, method, config, None)
+                trained = [c for c in planned if halving.is_halved(c)]
+                if trained:
+                    rungs[method] = halving.rung_epochs(max(c["epochs"] for c in trained))
+                    alive[(name, fold, method)] = trained
+
+    def at_rung(config: dict, rung: int, method: str) -> dict:
+        if rung == len(rungs[method]) - 1:
+            return config  # the full training: exactly the unhalved configuration
+        return halving.at_epochs(config, min(rungs[method][rung], config["epochs"]))
+
+    for (name, fold, method), trained in alive.items():
+        for config in trained:
+            first += units(name, fold, method, at_rung(config, 0, method), 0)
+    yield first
+    for rung in range(1, max((len(e) for e in rungs.values()), default=1)):
+        table = results()
+        phase = []
+        for (name, fold, method), trained in alive.items():
+            if rung >= len(rungs[method]):
+                continue
+            previous = {json.dumps(at_rung(c, rung - 1, method), sort_keys=True): c
+                        for c in trained}
+            scored = "after-ntk" if method == "network" else method  # the network's KARE
+            rows = table[(table["dataset"] == name) & (table["fold"].astype(str) == str(fold))
+                         & (table["protocol"] == "kare") & (table["rung"] == rung - 1)
+                         & (table["method"] == scored)]
+            kept = halving.survivors(halving.rung_scores(rows), list(previous))
+            alive[(name, fold, method)] = [previous[c] for c in kept]
+            for config in alive[(name, fold, method)]:
+                phase += units(name, fold, method, at_rung(config, rung, method), rung)
+        yield phase
 
 
 def _in_plan_order(table: Any, units: list[dict]) -> Any:
@@ -225,6 +295,7 @@ def execute(unit: dict, dtype: str = "float32") -> list[dict]:
     """
     base = {k: unit[k] for k in ("suite", "protocol", "dataset", "setting", "fold", "split",
                                  "config", "seed")}
+    base["rung"] = unit.get("rung")
     metric = "mse" if unit["suite"] != "uci" else "accuracy"
     start = time.perf_counter()
     try:

@@ -112,11 +112,11 @@ def uci_accuracy_table(results: pd.DataFrame, protocol: str = "arora") -> pd.Dat
     rows = _accuracy_rows(results)
     pairs = rows[["dataset", "method"]].drop_duplicates()
     split = "val" if protocol == "paper" else "test"
-    ok = rows[(rows["split"] == split) & (rows["status"] == "ok")]
-    by_kare = _protocol_column(ok) == "kare"
-    ok = ok[by_kare] if protocol == "kare" else ok[~by_kare]
+    at = rows[rows["split"] == split]
+    by_kare = _protocol_column(at) == "kare"
+    ok = at[~by_kare & (at["status"] == "ok")]
     if protocol == "kare":
-        chosen = kare_selection(ok)
+        chosen = kare_selection(at[by_kare])  # every status: it needs the planned rungs
         acc = chosen.groupby(["dataset", "method"], sort=False)["accuracy"].mean()
     elif protocol == "arora":
         _check_single_config(ok)
@@ -146,11 +146,16 @@ def kare_selection(rows: pd.DataFrame) -> pd.DataFrame:
     column: KARE of the training data at that ridge), ties to the first in
     row order. The DNN has no kernel of its own here: its configuration is
     chosen by the KARE of its after-training NTK (the ``after-ntk`` rows of
-    the same fit, at their best lam_tilde).
+    the same fit, at their best lam_tilde). Under successive halving (rows
+    with a ``rung``) only the last rung planned for each (data set, method,
+    fold), whatever the status of its rows, competes: the configurations
+    trained in full (rows without a rung, of the methods that were not
+    halved, always compete). Pass the rows of every status, so that a last
+    rung whose fits all failed is not replaced by an earlier one.
 
     Returns:
         Columns ``dataset, method, fold, config, lam_tilde, kare, accuracy,
-        seeds, chosen_by``.
+        seeds, chosen_by, rung`` (``rung``: the chosen row's, NaN without halving).
 
     Example:
         >>> import pandas as pd
@@ -161,6 +166,7 @@ def kare_selection(rows: pd.DataFrame) -> pd.DataFrame:
         >>> kare_selection(rows)[["config", "accuracy"]].values.tolist()
         [['b', 0.8]]
     """
+    rows = _last_rung(rows)
     rows = rows[rows["status"] == "ok"]
     keys = ["dataset", "fold", "config", "seed"]
     net = rows[rows["method"] == "after-ntk"].groupby(keys)["kare"].min()
@@ -172,7 +178,8 @@ def kare_selection(rows: pd.DataFrame) -> pd.DataFrame:
     out = []
     for (dataset, method, fold), group in rows.groupby(["dataset", "method", "fold"], sort=False):
         mean = group.groupby(["config", "lam_tilde"], sort=False, dropna=False).agg(
-            kare=("kare", "mean"), accuracy=("value", "mean"), seeds=("seed", "nunique"))
+            kare=("kare", "mean"), accuracy=("value", "mean"), seeds=("seed", "nunique"),
+            rung=("rung", "max"))
         mean = mean[np.isfinite(mean["kare"].to_numpy(dtype=float))]
         if mean.empty:
             continue
@@ -182,9 +189,18 @@ def kare_selection(rows: pd.DataFrame) -> pd.DataFrame:
                     "lam_tilde": lam, "kare": float(best["kare"]),
                     "accuracy": float(best["accuracy"]), "seeds": int(best["seeds"]),
                     "chosen_by": "KARE of the after-training NTK" if method == "dnn"
-                    else "KARE"})
+                    else "KARE", "rung": best["rung"]})
     return pd.DataFrame(out, columns=["dataset", "method", "fold", "config", "lam_tilde",
-                                      "kare", "accuracy", "seeds", "chosen_by"])
+                                      "kare", "accuracy", "seeds", "chosen_by", "rung"])
+
+
+def _last_rung(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows without a rung, and those of the last rung of their (data set, method, fold)."""
+    if "rung" not in rows or rows["rung"].isna().all():
+        return rows.assign(rung=np.nan)
+    rung = pd.to_numeric(rows["rung"], errors="coerce")
+    last = rung.groupby([rows["dataset"], rows["method"], rows["fold"]]).transform("max")
+    return rows[rung.isna() | (rung == last)].assign(rung=rung)
 
 
 def _accuracy_rows(results: pd.DataFrame) -> pd.DataFrame:

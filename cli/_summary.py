@@ -59,6 +59,26 @@ def _uci_sections(table: pd.DataFrame, options: Any) -> list[tuple[str, pd.DataF
     return sections
 
 
+def _halving_summary(rows: pd.DataFrame, out: pathlib.Path, console: Any) -> None:
+    """Save ``halving_kare.csv`` (the rung each configuration reached) and print the counts."""
+    from kernelkit.benchmarks.halving import halving_record
+
+    record = halving_record(rows)
+    record.to_csv(out / "halving_kare.csv", index=False)
+    units = _units(rows[rows["rung"].notna()])
+    per_rung = units.groupby("rung")["fit_time_s"].agg(["size", "sum"])
+    console.print("successive halving: " + ", ".join(
+        f"rung {int(r)}: {int(n)} fits, {t:.1f} s" for r, (n, t) in per_rung.iterrows())
+        + f"; the rung each configuration reached is in {out / 'halving_kare.csv'}")
+
+
+def _units(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per unit of work (a unit's rows share its ``fit_time_s``: count it once)."""
+    if "unit_id" in rows and rows["unit_id"].notna().all():
+        return rows.drop_duplicates("unit_id")
+    return rows.drop_duplicates(["dataset", "fold", "split", "method", "config", "seed"])
+
+
 def print_summary(table: pd.DataFrame, options: Any) -> None:
     """Print the suite's summary to stdout and save it as ``summary.csv``/``summary.md``."""
     from rich.console import Console
@@ -96,16 +116,19 @@ def print_summary(table: pd.DataFrame, options: Any) -> None:
         markdown.append(f"## {title}\n\n"
                         f"{format_markdown(suspects.set_index('split'), floatfmt='.4g')}\n")
     if options.suite == "uci" and "fit_time_s" in table and len(table):
-        compute = table.groupby("split", sort=False)["fit_time_s"].sum()
+        compute = _units(table).groupby("split", sort=False)["fit_time_s"].sum()
         console.print("compute (sum of the units' fit_time_s): " + ", ".join(
             f"{split or 'skipped'} {seconds:.1f} s" for split, seconds in compute.items()))
     if options.suite == "uci" and options.protocol == "kare":
         from kernelkit.benchmarks.uci_metrics import kare_selection
 
-        chosen = kare_selection(table[table["protocol"] == "kare"])
+        rows = table[table["protocol"] == "kare"]
+        chosen = kare_selection(rows)
         chosen.to_csv(pathlib.Path(options.out) / "selection_kare.csv", index=False)
         console.print(f"kare: the choice of each (data set, method, fold) is in "
                       f"{pathlib.Path(options.out) / 'selection_kare.csv'}")
+        if "rung" in rows and rows["rung"].notna().any():
+            _halving_summary(rows, pathlib.Path(options.out), console)
     console.print(f"rows by status: {status}")
     out = pathlib.Path(options.out) / "summary"
     pd.concat([df.assign(section=t) for t, df in sections]).to_csv(f"{out}.csv", index=False)

@@ -178,6 +178,10 @@ _uci_options = _options(
                       "no validation split: every configuration on the 4 folds, chosen by "
                       "its own KARE on the training data) or paper (ORACLE: best over the "
                       "grid on the validation half)."),
+    click.option("--halving", is_flag=True,
+                 help="With --protocol kare: successive halving. Every trained configuration "
+                      "for 1/9 of its epochs, the best third by KARE on to 1/3, the best "
+                      "third of those on to all of them (docs: kernelkit bench)."),
     click.option("--reference", type=click.Path(dir_okay=False, exists=True), default=None,
                  help="Fernandez-Delgado's accuracy table (delgado2014_results.txt) "
                       "for P90/P95/PMA/Friedman rank."),
@@ -219,7 +223,9 @@ def _suite_command(suite: str) -> click.Command:
 def _bench(suite: str, opts: dict) -> None:
     """Run ``suite`` with the parsed options (the body of every ``bench SUITE``)."""
     opts = {"data_dir": None, "datasets": None, "max_n": None, "protocol": "arora",
-            "reference": None, **opts}
+            "reference": None, "halving": False, **opts}
+    if opts["halving"] and opts["protocol"] != "kare":
+        raise click.UsageError("--halving chooses by KARE: use it with --protocol kare.")
     if (opts["workers"] is not None and opts["workers"] < 1) or opts["threads"] < 1:
         raise click.UsageError("--workers and --threads must be at least 1.")
     if opts["unit_timeout"] is not None and opts["unit_timeout"] <= 0:
@@ -262,7 +268,8 @@ def _run(suite: str, env: dict, opts: dict) -> None:
         suite=suite, out=opts["out"] or os.path.join("results", suite), grid=opts["grid"],
         seeds=_seeds(opts["seed"], opts["seeds"]), data_dir=opts["data_dir"],
         datasets=opts["datasets"].split(",") if opts["datasets"] else None,
-        max_n=opts["max_n"], protocol=opts["protocol"], fmt=opts["fmt"],
+        max_n=opts["max_n"], protocol=opts["protocol"], halving=opts["halving"],
+        fmt=opts["fmt"],
         resume=opts["resume"], workers=opts["workers"], engine=opts["engine"],
         address=opts["address"], cpus_per_unit=opts["cpus_per_unit"],
         gpus_per_unit=opts["gpus_per_unit"], unit_timeout=opts["unit_timeout"],

@@ -184,6 +184,49 @@ def test_uci_kare_protocol_chooses_by_kare_on_all_the_training_data(tmp_path):
 
 
 @needs_data
+def test_uci_kare_halving_keeps_the_best_third_by_kare_and_ends_with_the_full_training(tmp_path):
+    ntk = {**TINY_NTK, "epochs": 9, "learning_rate": [0.1, 1.0, 10.0, 100.0]}
+    grid = _grid(tmp_path, methods=["ntk-kare", "laplace"], **{"ntk-kare": ntk},
+                 laplace={"bandwidth": [1.0]}, lam_tilde=[1e-3, 1e-1])
+    common = ["bench", "uci", "--data-dir", str(UCI), "--grid", grid, "--datasets",
+              "balloons", "--protocol", "kare", "-q"]
+    refused = CliRunner().invoke(main, common[:-3] + ["--halving", "--out", str(tmp_path / "x")])
+    assert refused.exit_code == 2 and "--protocol kare" in refused.output
+    out = tmp_path / "halving"
+    result = CliRunner().invoke(main, common + ["--halving", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = read_results(out)
+    ntk_rows = table[table["method"] == "ntk-kare"]
+    assert table.loc[table["method"] == "laplace", "rung"].isna().all()  # not halved
+    for fold, rows in ntk_rows.groupby("fold"):
+        epochs = {r: {json.loads(c)["epochs"] for c in g["config"]}
+                  for r, g in rows.groupby("rung")}
+        assert epochs == {0: {1}, 1: {3}, 2: {9}}
+        lr = {r: [json.loads(c)["learning_rate"] for c in g["config"].unique()]
+              for r, g in rows.groupby("rung")}
+        assert len(lr[0]) == 4 and len(lr[1]) == 2 and len(lr[2]) == 1
+        for rung in (1, 2):  # oracle: the previous rung's best ceil(n / 3) by min-lam KARE
+            prev = rows[(rows["rung"] == rung - 1) & (rows["status"] == "ok")]
+            score = {json.loads(c)["learning_rate"]: g["kare"].min()
+                     for c, g in prev.groupby("config")}
+            best = sorted(score, key=lambda k: score[k])[:-(-len(score) // 3)]
+            assert sorted(lr[rung]) == sorted(best)
+    chosen = pd.read_csv(out / "selection_kare.csv", dtype={"fold": str})
+    for _, row in chosen[chosen["method"] == "ntk-kare"].iterrows():
+        last = ntk_rows[(ntk_rows["fold"] == row["fold"]) & (ntk_rows["rung"] == 2)]
+        assert row["rung"] == 2 and row["kare"] == last["kare"].min()
+    record = pd.read_csv(out / "halving_kare.csv", dtype={"fold": str})
+    assert len(record) == 4 * 4 and sorted(record["rung"].value_counts()) == [4, 4, 8]
+    assert "successive halving" in result.output
+    # The last rung is the full training: exactly the unhalved configuration (the same
+    # unit as --protocol kare without halving runs, so the same rows).
+    from kernelkit.benchmarks.grids import configs
+
+    unhalved = {json.dumps(c, sort_keys=True) for c in configs(ntk)}
+    assert set(ntk_rows.loc[ntk_rows["rung"] == 2, "config"]) <= unhalved
+
+
+@needs_data
 @pytest.mark.parametrize("suite", ["mnist", "higgs"])
 def test_image_suites_tiny(tmp_path, suite):
     grid = _grid(tmp_path, seeds=1, n_train=30, n_test=30,
