@@ -26,7 +26,7 @@ os.environ.setdefault("JAX_ENABLE_X64", "1")
 import numpy as np  # noqa: E402
 
 import kernelkit as kk  # noqa: E402
-import kernelkit.estimators.networks as networks_module  # noqa: E402
+import kernelkit.estimators.mlp_baselines as networks_module  # noqa: E402
 import kernelkit.estimators.ntk_kare as ntk_kare_module  # noqa: E402
 from kernelkit.estimators import (  # noqa: E402
     AfterNTKClassifier,
