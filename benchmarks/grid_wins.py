@@ -61,12 +61,11 @@ def win_counts(table: pd.DataFrame, split: str = "val") -> pd.DataFrame:
     """
     every = _all_entries(table, split)
     win = winners(table, split)
-    keys = [c for c in every.columns
-            if c not in ("dataset", "method", "config", "value") and every[c].nunique() > 1]
+    keys = [c for c in every.columns if c not in ("dataset", "method", "config", "value")]
     out = []
     for method, group in every.groupby("method", sort=False):
         best = group.groupby("dataset")["value"].max()
-        for key in keys:
+        for key in (k for k in keys if group[k].nunique() > 1):  # the entries searched
             for value in group[key].dropna().unique():
                 rest = group[group[key] != value].groupby("dataset")["value"].max()
                 lost = 100.0 * (best - rest.reindex(best.index)).fillna(np.inf)
@@ -93,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no ok rows with several values of any grid entry on that split", file=sys.stderr)
         return 1
     pd.set_option("display.width", 200)
+    counts["value"] = [f"{v:g}" if isinstance(v, float) else str(v) for v in counts["value"]]
     print(counts.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     return 0
 

@@ -1,4 +1,4 @@
-"""The benchmark grids: ``quick`` (a laptop CPU) and ``paper`` (the paper's Appendix A).
+"""The benchmark grids: ``quick`` (a laptop CPU), ``paper`` (the paper's Appendix A), UCI ``medium``.
 
 A grid is a plain dict; ``--grid FILE`` reads a JSON file whose keys replace
 those of the suite's ``quick`` grid (e.g. ``{"seeds": 5, "epochs": 50}``).
@@ -114,6 +114,8 @@ def _image_grid(quick: bool, quick_learning_rate: float = 10.0) -> dict:
 
 _UCI_QUICK = {
     "seeds": 1,
+    #: Training sets above this many rows are subsampled (seeded; `--max-n` overrides it).
+    "max_n": None,
     "methods": ["ntk-kare", "network", "gaussian", "laplace", "rfm"],
     "ntk-kare": {"depth": [1], "width": [64], "activation": "gelu", "z": DEFAULT_Z, "epochs": 30,
                  "learning_rate": [10.0], "optimizer": "sgd"},
@@ -147,11 +149,24 @@ _UCI_PAPER = {
     "lam_tilde": _powers(-5, 5),
 }
 
+#: Part of Table 3, chosen from measured wins and unit costs (docs/bench.md, "The
+#: medium UCI grid"): 4 NTK-KARE configurations and 4 networks of the paper's 100
+#: each, at the paper's epochs, batches and lam_tilde, Gaussian, Laplace and RFM as
+#: in ``paper``, and training sets capped at 400 rows so that the 83 complete data
+#: sets without a separate test file run in about 2 hours on a 2-core CPU.
+_UCI_MEDIUM = {
+    **copy.deepcopy(_UCI_PAPER), "max_n": 400,
+    "ntk-kare": {**copy.deepcopy(_UCI_PAPER["ntk-kare"]), "depth": [1, 3], "width": [32],
+                 "learning_rate": by_depth({1: [100.0, 0.1], 3: [5.0, 0.1]})},
+    "network": {**copy.deepcopy(_UCI_PAPER["network"]), "depth": [1, 5], "width": [32, 512],
+                "learning_rate": [0.1]},
+}
+
 GRIDS = {
     "synthetic": {"quick": _SYNTHETIC_QUICK, "paper": _SYNTHETIC_PAPER},
     "mnist": {"quick": _image_grid(True), "paper": _image_grid(False)},
     "higgs": {"quick": _image_grid(True, 1.0), "paper": _image_grid(False)},
-    "uci": {"quick": _UCI_QUICK, "paper": _UCI_PAPER},
+    "uci": {"quick": _UCI_QUICK, "medium": _UCI_MEDIUM, "paper": _UCI_PAPER},
 }
 
 def get_grid(suite: str, grid: str | os.PathLike = "quick") -> dict:
@@ -171,7 +186,9 @@ def get_grid(suite: str, grid: str | os.PathLike = "quick") -> dict:
         return copy.deepcopy(GRIDS[suite][str(grid)])
     path = pathlib.Path(grid)
     if not path.is_file():
-        raise InputError(f"--grid must be 'quick', 'paper' or a JSON file; {grid!r} is neither.")
+        names = ", ".join(repr(g) for g in GRIDS[suite])
+        raise InputError(f"--grid for {suite} must be one of {names} or a JSON file; "
+                         f"{grid!r} is neither.")
     try:
         override = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as err:
@@ -259,6 +276,8 @@ def describe_grid(suite: str, grid: str = "quick") -> str:
         label = "network (dnn, after-ntk)" if method == "network" else method
         text = f"{label}: " + ", ".join(f"{k}={_value(v)}" for k, v in spec[method].items())
         lines += textwrap.wrap(text, 78, initial_indent="  ", subsequent_indent="      ")
+    if spec.get("max_n"):
+        lines.append(f"  training sets above {spec['max_n']} rows subsampled (--max-n overrides)")
     lams = spec["lam_tilde"]
     lines.append(f"  lam_tilde: {len(lams)} values, {min(lams):g} .. {max(lams):g}")
     return "\n".join(lines)

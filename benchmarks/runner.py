@@ -126,7 +126,7 @@ def run_suite(options: RunOptions, reporter: Reporter | None = None) -> pd.DataF
                               "status": "skipped", "reason": reason}])
 
     plan = PLANS[options.suite](grid=grid, seeds=seeds, root=root, datasets=options.datasets,
-                                max_n=options.max_n, protocol=options.protocol,
+                                max_n=_max_n(options, grid), protocol=options.protocol,
                                 results=store.table, on_skip=on_skip, halving=options.halving)
     undo = load_only(options.env.get("KERAS_BACKEND", "tensorflow"))  # in-process units
     engine = None
@@ -192,6 +192,11 @@ def environment_record() -> dict:
         "tf32_allowed_outside_kernel_work": backends.tf32_enabled(),
         "tf32_in_kernel_work": False, "git_revision": _git_revision(),
     }
+
+
+def _max_n(options: RunOptions, grid: dict) -> int | None:
+    """The training-set cap: ``--max-n`` where given, else the grid's ``max_n`` (None: no cap)."""
+    return options.max_n if options.max_n is not None else grid.get("max_n")
 
 
 def _write_run_record(out: pathlib.Path, options: RunOptions, grid: dict, seeds: list,

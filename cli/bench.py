@@ -133,7 +133,7 @@ _common_options = _options(
     click.option("--seeds", type=int, default=None,
                  help="Run seeds 0..N-1 (default: the grid's)."),
     click.option("--grid", default="quick", show_default=True,
-                 help="quick (below), paper, or a JSON file overriding the quick grid."),
+                 help="quick (below), paper, medium (uci only), or a JSON file overriding the quick grid."),
     click.option("--out", "out", type=click.Path(file_okay=False), default=None,
                  help="Output folder (default: results/SUITE)."),
     click.option("--format", "fmt", type=click.Choice(["csv", "json", "parquet"]),

@@ -130,3 +130,43 @@ def test_grid_wins_counts_winners_and_the_cost_of_removing_a_value():
     # lr 1 never wins; removing it costs nothing.
     assert counts.loc[("learning_rate", 1.0), "wins"] == 0
     assert counts.loc[("learning_rate", 1.0), "worst_loss_pts"] == pytest.approx(0.0)
+
+
+def test_grid_wins_searches_each_methods_own_entries():
+    """An entry fixed within a method (its epochs) is not reported for it, even if another varies it."""
+    import pandas as pd
+
+    from kernelkit.benchmarks.grid_wins import win_counts
+
+    rows = [dict(dataset="a", method=m, split="val", status="ok", seed=0, lam_tilde=0.1,
+                 value=v, config=json.dumps({"epochs": e, "depth": d}))
+            for m, e, d, v in [("ntk-kare", 300, 1, 0.9), ("ntk-kare", 300, 2, 0.8),
+                               ("dnn", 400, 1, 0.7), ("dnn", 100, 1, 0.6)]]
+    counts = win_counts(pd.DataFrame(rows))
+    assert set(counts[counts["method"] == "ntk-kare"]["entry"]) == {"depth"}
+    assert set(counts[counts["method"] == "dnn"]["entry"]) == {"epochs"}
+
+
+def test_uci_medium_grid_is_part_of_the_paper_grid_with_a_training_cap():
+    """Every medium configuration is one of the paper grid's; the cap is the only addition."""
+    medium, paper = get_grid("uci", "medium"), get_grid("uci", "paper")
+    assert medium["methods"] == paper["methods"]
+    for method in ("ntk-kare", "network"):
+        ours = configs(medium[method])
+        assert 1 <= len(ours) < len(configs(paper[method]))
+        assert all(c in configs(paper[method]) for c in ours), method
+    assert set(medium["lam_tilde"]) <= set(paper["lam_tilde"])
+    assert isinstance(medium["max_n"], int) and medium["max_n"] >= 100
+    assert "subsampled" in describe_grid("uci", "medium")
+    assert get_grid("uci", "paper")["max_n"] is None and get_grid("uci")["max_n"] is None
+    with pytest.raises(InputError, match="'quick', 'paper'"):
+        get_grid("synthetic", "medium")
+
+
+def test_max_n_option_overrides_the_grids_cap():
+    from kernelkit.benchmarks.runner import RunOptions, _max_n
+
+    grid = get_grid("uci", "medium")
+    assert _max_n(RunOptions("uci", "out"), grid) == grid["max_n"]
+    assert _max_n(RunOptions("uci", "out", max_n=50), grid) == 50
+    assert _max_n(RunOptions("uci", "out"), get_grid("uci")) is None
