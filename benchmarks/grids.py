@@ -1,4 +1,4 @@
-"""The benchmark grids: ``quick`` (a laptop CPU), ``paper`` (the paper's Appendix A), UCI ``medium``.
+"""The benchmark grids: ``quick`` (a laptop CPU), ``paper`` (Appendix A), UCI ``medium``.
 
 A grid is a plain dict; ``--grid FILE`` reads a JSON file whose keys replace
 those of the suite's ``quick`` grid (e.g. ``{"seeds": 5, "epochs": 50}``).
@@ -14,6 +14,10 @@ depth {1..5} x width {32..512}, 300 epochs (batches of 32 for data sets of
 5,000 rows or more, else full batch) at {10, 5, 1, 0.1} if depth >= 3 else
 {100, 10, 1, 0.1}; the network 400 epochs in batches of 32 at {0.1, 0.01,
 0.001, 0.0001}.
+
+The UCI ``medium`` grid is part of ``paper`` (4 NTK-KARE configurations and 4
+networks, chosen from measured wins; docs/bench.md) with training sets capped
+at 400 rows (its ``max_n``; ``--max-n`` overrides it).
 
 A value may depend on the depth: ``{"by": "depth", "values": {"2": [10.0],
 "4": [1.0]}}`` (see `configs`).
