@@ -10,7 +10,7 @@ import keras
 import numpy as np
 
 from kernelkit._dtypes import conform
-from kernelkit._validation import check_matrix, check_targets
+from kernelkit._validation import check_matrix, check_positive, check_targets
 from kernelkit.errors import InputError, NumericalError
 from kernelkit._kare_step import KAREStepper
 from kernelkit.risk import DEFAULT_Z, check_z
@@ -57,8 +57,10 @@ def _resolve_optimizer(optimizer: str | keras.optimizers.Optimizer,
     off the other backends; numpy float64 scalars are cast exactly everywhere.
     """
     if isinstance(optimizer, str):
+        # float(): Keras refuses an int learning rate (learning_rate=5) with a ValueError.
+        rate = check_positive(learning_rate, "learning_rate")
         optimizer = keras.optimizers.get({"class_name": optimizer,
-                                          "config": {"learning_rate": learning_rate}})
+                                          "config": {"learning_rate": rate}})
     for name in ("beta_1", "beta_2", "epsilon", "momentum", "rho"):
         value = getattr(optimizer, name, None)
         if isinstance(value, float):

@@ -80,6 +80,18 @@ def test_batch_size_must_allow_kare():
         fit_kare(kk.GaussianKernel(1.0), X, y, batch_size=1)
 
 
+def test_integer_learning_rate_is_a_float_and_bad_ones_are_named():
+    """learning_rate=5 trains like 5.0 (Keras alone refuses an int); 0 and "x" are InputErrors."""
+    X, y = _float32(*_synthetic(20, 3))
+    losses = [fit_kare(kk.GaussianKernel(1.0), X, y, epochs=3, learning_rate=rate).kare
+              for rate in (1, 1.0)]
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-6)
+    assert losses[0][-1] != losses[0][0]  # it did train
+    for bad in (0, -1.0, "x", float("nan")):
+        with pytest.raises(kk.InputError, match="learning_rate"):
+            fit_kare(kk.GaussianKernel(1.0), X, y, epochs=1, learning_rate=bad)
+
+
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_compiled_step_equals_eager_step(optimizer):
     X, y = _synthetic(40, 4)
