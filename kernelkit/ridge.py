@@ -112,8 +112,7 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         X_fit = ops.cast(ops.convert_to_tensor(X), dtype)
         Y = ops.cast(ops.convert_to_tensor(y), dtype)
         Y = Y[:, None] if len(np.shape(y)) == 1 else Y
-        if not self.kernel.built:
-            self.kernel(X_fit[:1])
+        self.kernel.ensure_built(X_fit)
         system, plan = make_system(self.kernel, X_fit, Y, self.solver)
         n = int(X_fit.shape[0])
         scale = system.trace() / (n * n)

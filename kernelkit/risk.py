@@ -143,8 +143,7 @@ def kare_value_and_grad(
     dtype = kernel.compute_dtype
     x = ops.cast(ops.convert_to_tensor(x), dtype)
     y = ops.cast(ops.convert_to_tensor(y), dtype)
-    if not kernel.built:
-        kernel(x[:1])
+    kernel.ensure_built(x)
     params = [v.value for v in kernel.trainable_variables]
     if not params:
         raise InputError(f"{type(kernel).__name__} has no trainable variables.")

@@ -189,8 +189,7 @@ def fit_kare(
     if validation_data is not None:
         validation_data = _check_validation(validation_data, X.shape[1], y.ndim)
         validation_data = conform(kernel, *validation_data, names=("X_val", "y_val"))
-    if not kernel.built:
-        kernel(X[:1])
+    kernel.ensure_built(X)
     history = KAREHistory()
     if int(epochs) == 0:
         return history

@@ -14,6 +14,7 @@ from kernelkit import backends
 from kernelkit._dtypes import check_result_dtype, conform, resolve_dtype
 from kernelkit.errors import InputError
 from kernelkit._validation import check_matrix, check_same_features, same_values
+from kernelkit.kernels._compiled import eager_compiled_call
 
 
 class TrainableKernel(keras.layers.Layer):
@@ -200,7 +201,8 @@ class TrainableKernel(keras.layers.Layer):
             check_same_features(x1, x2)
         x1, x2 = conform(self, x1, x2, names=("x1", "x2"))
         _check_gram_memory(self, x1.shape[0], x1.shape[0] if x2 is None else x2.shape[0])
-        return super().__call__(x1, x2, **kwargs)
+        K = None if kwargs else eager_compiled_call(self, x1, x2)  # JAX: one program
+        return K if K is not None else super().__call__(x1, x2, **kwargs)
 
     def call(self, x1: Any, x2: Any = None) -> Any:
         """Gram matrix ``K(x1, x2)``; ``x2=None`` means ``x2 = x1``."""
@@ -268,6 +270,27 @@ class TrainableKernel(keras.layers.Layer):
     def compute_output_shape(self, x1_shape: Any, x2_shape: Any = None) -> tuple:
         n2 = x1_shape[0] if x2_shape is None else x2_shape[0]
         return (x1_shape[0], n2)
+
+    def ensure_built(self, x: Any) -> None:
+        """Create the kernel's variables, without evaluating it where it can.
+
+        A kernel whose variables are all created in ``__init__`` (no ``build``
+        of its own) is only marked built; any other is called once on ``x[:1]``.
+
+        Args:
+            x: Inputs ``(n, d)`` of the shape the kernel will see.
+
+        Example:
+            >>> from kernelkit import GaussianKernel
+            >>> k = GaussianKernel(1.0); k.ensure_built([[0.0, 1.0]]); k.built
+            True
+        """
+        if self.built:
+            return
+        if type(self).build is keras.layers.Layer.build:
+            self.built = True  # all variables were created in __init__
+        else:
+            self(x[:1])
 
     # ------------------------------------------------------------- helpers
     def _mark_built(self) -> None:

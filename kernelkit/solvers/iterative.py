@@ -310,8 +310,7 @@ class IterativeSystem:
 
     def __init__(self, kernel: Any, X: Any, Y: Any, settings: Iterative | None = None) -> None:
         self.settings = settings or Iterative()
-        if not kernel.built:
-            kernel(X[:1])
+        kernel.ensure_built(X)
         self.kernel, self.Y = kernel, ops.convert_to_tensor(Y)
         self.n = int(X.shape[0])
         values = [v.value for v in kernel.trainable_variables]

@@ -1,0 +1,149 @@
+"""Eager Gram matrices as one compiled program, where the backend prefers it (JAX).
+
+Eager JAX compiles every operation for every new input shape: a depth-3 NTK's
+Gram matrix is ~35 small XLA programs (~2.5 s on a small CPU) the first time a
+shape is seen, and every estimator fit sees three or more shapes (training,
+KRR, predictions). One ``jax.jit`` of the whole formula compiles in ~0.3 s per
+shape. `compiled_gram` gives the jitted ``(trainable, non_trainable, x1, x2)
+-> K`` function `TrainableKernel.__call__` uses for concrete (non-traced)
+inputs outside a ``keras.StatelessScope``; every variable is an argument,
+never a baked-in constant, so later updates of the kernel's variables are seen.
+
+Kernels whose serialised config names only Keras and kernelkit classes
+(kernelkit's kernels, the NTK of a plain Keras MLP, their sums and products)
+share one function per config (less names and initialisers): a new kernel of a known structure
+(every estimator fit builds one) reuses the compiled programs. Any other
+kernel (a user's class, whose Python state a config may not describe) gets
+its own function.
+
+Example:
+    >>> from kernelkit import GaussianKernel
+    >>> from kernelkit.kernels._compiled import share_key
+    >>> share_key(GaussianKernel(1.0)) == share_key(GaussianKernel(1.0))
+    True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Callable
+
+import keras
+
+from kernelkit import backends
+from kernelkit._validation import same_values
+
+try:  # Keras 3: whether a StatelessScope (KARE training, stateless_gram) is active
+    from keras.src.backend.common.stateless_scope import in_stateless_scope
+except ImportError:  # pragma: no cover - another Keras layout: never compile eagerly
+    def in_stateless_scope() -> bool:
+        return True
+
+_SHARED: dict[str, Callable[..., Any]] = {}
+_MAX_SHARED = 64
+_OWN = "_kernelkit_compiled_gram"
+_KEY = "_kernelkit_share_key"
+_BUILTIN = ("keras", "kernelkit")
+
+
+def _builtin(module: str) -> bool:
+    return any(module == m or module.startswith(m + ".") for m in _BUILTIN)
+
+
+def _structure(config: Any) -> Any:
+    """A serialised config without what cannot change a Gram matrix, or ``None``.
+
+    ``None`` if a class in it is neither Keras' nor kernelkit's, or is a
+    ``Lambda`` layer (whose closure a config does not describe). Dropped:
+    every layer's ``name`` (not a dtype policy's: that is the dtype) and
+    ``*_initializer`` (a built kernel's values are
+    arguments of the compiled program, not part of it).
+    """
+    if isinstance(config, dict):
+        module = config.get("module")
+        if "class_name" in config and (config["class_name"] == "Lambda" or (
+                module is not None and not _builtin(str(module)))):
+            return None
+        if "DTypePolicy" in str(config.get("class_name", "")):
+            return config  # its "name" is the dtype
+        out = {}
+        for key, value in config.items():
+            if key == "name" or key.endswith("_initializer"):
+                continue
+            value = _structure(value)
+            if value is None and config[key] is not None:
+                return None
+            out[key] = value
+        return out
+    if isinstance(config, (list, tuple)):
+        out = [_structure(v) for v in config]
+        return None if any(o is None and v is not None for o, v in zip(out, config)) else out
+    return config
+
+
+def share_key(kernel: Any) -> str | None:
+    """The key under which kernels of one structure share compiled programs, or ``None``.
+
+    ``None`` for a kernel whose class (or a class in its config) is neither
+    Keras' nor kernelkit's. Computed once per kernel.
+    """
+    if _KEY in kernel.__dict__:
+        return kernel.__dict__[_KEY]
+    key = None
+    if type(kernel).__module__.startswith("kernelkit."):
+        try:
+            config = keras.saving.serialize_keras_object(kernel)
+        except Exception:  # noqa: BLE001 - not serialisable: no sharing, never an error
+            config = None
+        structure = _structure(config) if config is not None else None
+        if structure is not None:
+            text = json.dumps(structure, sort_keys=True, default=str)
+            key = hashlib.sha256(text.encode()).hexdigest()
+    object.__setattr__(kernel, _KEY, key)
+    return key
+
+
+def compiled_gram(kernel: Any) -> Callable[..., Any]:
+    """The compiled ``(trainable_values, non_trainable_values, x1, x2) -> K`` of ``kernel``."""
+    own = kernel.__dict__.get(_OWN)
+    if own is not None:
+        return own
+    key = share_key(kernel)
+    fn = _SHARED.get(key) if key is not None else None
+    if fn is None:
+        def gram(trainable: list, non_trainable: list, x1: Any, x2: Any) -> Any:
+            return kernel.stateless_call(trainable, non_trainable, x1, x2)[0]
+
+        fn = backends.compile_function(gram)
+        if key is not None:
+            if len(_SHARED) >= _MAX_SHARED:
+                _SHARED.pop(next(iter(_SHARED)))
+            _SHARED[key] = fn
+    object.__setattr__(kernel, _OWN, fn)
+    return fn
+
+
+def eager_compiled_call(kernel: Any, x1: Any, x2: Any) -> Any | None:
+    """``K(x1, x2)`` through `compiled_gram`, or ``None`` where the eager call must run.
+
+    ``None`` (the caller evaluates normally) unless the backend prefers
+    compiled calls, the inputs are concrete, no ``StatelessScope`` is active
+    and the kernel is built (or needs no ``build``).
+    """
+    if not backends.prefers_compiled_calls() or in_stateless_scope():
+        return None
+    if backends.is_traced(x1) or (x2 is not None and backends.is_traced(x2)):
+        return None
+    if not kernel.built:
+        if type(kernel).build is not keras.layers.Layer.build:
+            return None  # its first call creates the variables, eagerly
+        kernel.ensure_built(x1)
+    x1 = kernel._cast(x1)
+    if x2 is not None:
+        x2 = kernel._cast(x2)
+        if same_values(x1, x2):
+            x2 = None  # the symmetric path, as in TrainableKernel.call
+    trainable = [v.value for v in kernel.trainable_variables]
+    fixed = [v.value for v in kernel.non_trainable_variables]
+    return compiled_gram(kernel)(trainable, fixed, x1, x2)
