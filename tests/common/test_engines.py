@@ -125,9 +125,9 @@ def test_dead_and_hung_workers_are_retried_then_rows(uci, ray_cluster, local_tab
     monkeypatch.setenv(FAULT_ENV, json.dumps(faults))
     args = ["--workers", "2"] if engine == "pool" else ["--engine", "ray"]
     out = tmp_path / "run"
-    start = time.monotonic()
+    # No wall-clock bound: under load the sweep itself can take minutes. The hung
+    # unit (sleep 120 s) not holding the run shows as its timeout row below.
     table = _bench(uci, out, *args, "--unit-timeout", "8")
-    assert time.monotonic() - start < 200             # the hung unit did not hold the run
     assert marker.exists()                            # the first attempt ran and died ...
     assert len(_journal(out)) == UNITS                # one line per unit, none repeated
     failed = table[table["status"] == "failed"]
