@@ -136,9 +136,9 @@ def eager_compiled_call(kernel: Any, x1: Any, x2: Any) -> Any | None:
     if backends.is_traced(x1) or (x2 is not None and backends.is_traced(x2)):
         return None
     if not kernel.built:
-        if type(kernel).build is not keras.layers.Layer.build:
+        if kernel._builds_lazily():
             return None  # its first call creates the variables, eagerly
-        kernel.ensure_built(x1)
+        kernel.ensure_built(x1)  # marks it built: no call
     x1 = kernel._cast(x1)
     if x2 is not None:
         x2 = kernel._cast(x2)

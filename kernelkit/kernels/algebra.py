@@ -149,7 +149,7 @@ def _built_input_dim(part: TrainableKernel) -> int | None:
 
 def _ready(part: TrainableKernel) -> bool:
     """Whether ``part`` has all its variables (built, or no build() of its own)."""
-    return part.built or type(part).build is keras.layers.Layer.build
+    return part.built or not part._builds_lazily()
 
 
 def check_scale(scale: Any, owner: str = "ScaleKernel") -> float:

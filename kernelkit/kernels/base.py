@@ -287,15 +287,20 @@ class TrainableKernel(keras.layers.Layer):
         """
         if self.built:
             return
-        if type(self).build is keras.layers.Layer.build:
-            self.built = True  # all variables were created in __init__
-        else:
+        if self._builds_lazily():
             self(x[:1])
+        else:
+            self.built = True  # all variables were created in __init__
+
+    @classmethod
+    def _builds_lazily(cls) -> bool:
+        """Whether the class creates variables in a ``build`` of its own (its first call)."""
+        return cls.build is not keras.layers.Layer.build
 
     # ------------------------------------------------------------- helpers
     def _mark_built(self) -> None:
         if not self.built:
-            if type(self).build is not keras.layers.Layer.build:
+            if self._builds_lazily():
                 raise InputError(
                     f"{type(self).__name__} creates variables in build(): call it once "
                     "on data (kernel(x)) before a stateless evaluation."
