@@ -45,6 +45,18 @@ def test_kernels_of_one_structure_share_a_program_and_keep_their_own_values():
     np.testing.assert_allclose(_np(b(X, X2)), _gaussian(X, X2, 3.0), rtol=1e-12)
 
 
+def test_a_cached_program_keeps_no_kernel_alive():
+    import gc
+    import weakref
+
+    k = kk.NTK(kk.mlp(3, depth=1, width=8, seed=3, dtype="float64"))
+    np.testing.assert_allclose(_np(k(X)), _np(k(X, X)), rtol=1e-12)
+    ref = weakref.ref(k)
+    del k
+    gc.collect()
+    assert ref() is None  # the shared program (JAX) holds no kernel
+
+
 def test_two_ntks_of_one_structure_give_their_own_gram():
     one = kk.NTK(kk.mlp(3, depth=2, width=8, seed=1, dtype="float32"))
     two = kk.NTK(kk.mlp(3, depth=2, width=8, seed=2, dtype="float32"))

@@ -25,8 +25,10 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import threading
 from typing import Any, Callable
 
 import keras
@@ -40,7 +42,7 @@ except ImportError:  # pragma: no cover - another Keras layout: never compile ea
     def in_stateless_scope() -> bool:
         return True
 
-_SHARED: dict[str, Callable[..., Any]] = {}
+_SHARED: dict[str, "_Program"] = {}
 _MAX_SHARED = 64
 _OWN = "_kernelkit_compiled_gram"
 _KEY = "_kernelkit_share_key"
@@ -104,24 +106,46 @@ def share_key(kernel: Any) -> str | None:
     return key
 
 
+class _Program:
+    """One compiled Gram function, traced for whichever kernel calls it.
+
+    The kernel is passed per call (held only while the call runs, in a
+    thread-local slot), never captured: a cached program keeps no kernel, its
+    variables or its data alive. Every kernel that calls one program has the
+    same structure, so tracing it for any of them gives the same program.
+    """
+
+    def __init__(self) -> None:
+        self._slot = threading.local()
+        self._fn = backends.compile_function(self._gram)
+
+    def _gram(self, trainable: list, non_trainable: list, x1: Any, x2: Any) -> Any:
+        return self._slot.kernel.stateless_call(trainable, non_trainable, x1, x2)[0]
+
+    def __call__(self, kernel: Any, trainable: list, non_trainable: list,
+                 x1: Any, x2: Any) -> Any:
+        self._slot.kernel = kernel
+        try:
+            return self._fn(trainable, non_trainable, x1, x2)
+        finally:
+            self._slot.kernel = None
+
+
 def compiled_gram(kernel: Any) -> Callable[..., Any]:
     """The compiled ``(trainable_values, non_trainable_values, x1, x2) -> K`` of ``kernel``."""
     own = kernel.__dict__.get(_OWN)
     if own is not None:
-        return own
+        return functools.partial(own, kernel)
     key = share_key(kernel)
-    fn = _SHARED.get(key) if key is not None else None
-    if fn is None:
-        def gram(trainable: list, non_trainable: list, x1: Any, x2: Any) -> Any:
-            return kernel.stateless_call(trainable, non_trainable, x1, x2)[0]
-
-        fn = backends.compile_function(gram)
+    program = _SHARED.get(key) if key is not None else None
+    if program is None:
+        program = _Program()
         if key is not None:
             if len(_SHARED) >= _MAX_SHARED:
                 _SHARED.pop(next(iter(_SHARED)))
-            _SHARED[key] = fn
-    object.__setattr__(kernel, _OWN, fn)
-    return fn
+            _SHARED[key] = program
+    object.__setattr__(kernel, _OWN, program)
+    return functools.partial(program, kernel)
 
 
 def eager_compiled_call(kernel: Any, x1: Any, x2: Any) -> Any | None:
