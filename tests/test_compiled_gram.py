@@ -57,6 +57,26 @@ def test_a_cached_program_keeps_no_kernel_alive():
     assert ref() is None  # the shared program (JAX) holds no kernel
 
 
+def test_kernels_differing_only_in_initial_values_share_a_program():
+    """RFM builds a LaplaceKernel per iteration, each with a new M: one program for all."""
+    m1 = np.diag([1.0, 2.0, 0.5])
+    m2 = np.array([[2.0, 0.3, 0.0], [0.3, 1.0, 0.1], [0.0, 0.1, 0.7]])
+    a = kk.LaplaceKernel(2.0, M=m1, dtype="float64")
+    b = kk.LaplaceKernel(5.0, M=m2, dtype="float64")
+    assert share_key(a) == share_key(b)
+    assert share_key(a) != share_key(kk.LaplaceKernel(2.0, dtype="float64"))  # no M: other formula
+    for k, m, h in ((a, m1, 2.0), (b, m2, 5.0)):
+        diff = X[:, None, :] - X2[None, :, :]
+        d2 = np.maximum(np.einsum("ijk,kl,ijl->ij", diff, m, diff), 0.0)
+        np.testing.assert_allclose(_np(k(X, X2)), np.exp(-np.sqrt(d2) / h), rtol=1e-10)
+    g1, g2 = kk.GaussianKernel(1.0, dtype="float64"), kk.GaussianKernel(4.0, dtype="float64")
+    assert share_key(g1) == share_key(g2)
+    np.testing.assert_allclose(_np(g2(X, X2)), _gaussian(X, X2, 4.0), rtol=1e-12)
+    s1, s2 = 2.0 * kk.GaussianKernel(1.0, dtype="float64"), 3.0 * kk.GaussianKernel(1.0, dtype="float64")
+    assert share_key(s1) == share_key(s2)
+    np.testing.assert_allclose(_np(s2(X, X2)), 3.0 * _gaussian(X, X2, 1.0), rtol=1e-12)
+
+
 def test_two_ntks_of_one_structure_give_their_own_gram():
     one = kk.NTK(kk.mlp(3, depth=2, width=8, seed=1, dtype="float32"))
     two = kk.NTK(kk.mlp(3, depth=2, width=8, seed=2, dtype="float32"))

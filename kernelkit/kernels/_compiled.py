@@ -58,9 +58,10 @@ def _structure(config: Any) -> Any:
 
     ``None`` if a class in it is neither Keras' nor kernelkit's, or is a
     ``Lambda`` layer (whose closure a config does not describe). Dropped:
-    every layer's ``name`` (not a dtype policy's: that is the dtype) and
-    ``*_initializer`` (a built kernel's values are
-    arguments of the compiled program, not part of it).
+    every layer's ``name`` (not a dtype policy's: that is the dtype),
+    ``*_initializer`` and a kernelkit kernel's ``_initial_value_keys`` (kept
+    only as set or ``None``): a built kernel's values are arguments of the
+    compiled program, not part of it.
     """
     if isinstance(config, dict):
         module = config.get("module")
@@ -69,10 +70,14 @@ def _structure(config: Any) -> Any:
             return None
         if "DTypePolicy" in str(config.get("class_name", "")):
             return config  # its "name" is the dtype
+        initial = _initial_value_keys(config)
         out = {}
         for key, value in config.items():
             if key == "name" or key.endswith("_initializer"):
                 continue
+            if key == "config" and initial and isinstance(value, dict):
+                value = {k: "<initial value>" if k in initial and v is not None else v
+                         for k, v in value.items()}
             value = _structure(value)
             if value is None and config[key] is not None:
                 return None
@@ -82,6 +87,15 @@ def _structure(config: Any) -> Any:
         out = [_structure(v) for v in config]
         return None if any(o is None and v is not None for o, v in zip(out, config)) else out
     return config
+
+
+def _initial_value_keys(config: dict) -> tuple[str, ...]:
+    """The ``_initial_value_keys`` of the kernelkit class a serialised config names."""
+    name = config.get("registered_name")
+    if not name or not str(name).startswith("kernelkit>"):
+        return ()
+    cls = keras.saving.get_registered_object(name)
+    return tuple(getattr(cls, "_initial_value_keys", ()))
 
 
 def share_key(kernel: Any) -> str | None:

@@ -108,6 +108,8 @@ class BandwidthMixin:
     value as ``self.bandwidth`` and ``log(bandwidth)`` in the variable
     ``log_bandwidth``; `bandwidth_value` reads the current (trained) value."""
 
+    _initial_value_keys: tuple[str, ...] = ("bandwidth",)
+
     def _init_bandwidth(self, bandwidth: float) -> None:
         self.bandwidth = float(bandwidth)
         self.log_bandwidth = positive_scalar_weight(self, "bandwidth", self.bandwidth)

@@ -373,6 +373,7 @@ class ScaleKernel(_CompositeKernel):
     """
 
     _parts = ("base",)
+    _initial_value_keys = ("scale",)
 
     def __init__(self, base: TrainableKernel, scale: float = 1.0, train_scale: bool = True,
                  **kwargs: Any) -> None:

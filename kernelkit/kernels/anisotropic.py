@@ -41,6 +41,8 @@ class AnisotropicKernel(UnitDiagonalMixin, TrainableKernel):
         et al., Science 2024.
     """
 
+    _initial_value_keys = ("M",)
+
     def __init__(
         self,
         M: Any = None,

@@ -65,6 +65,11 @@ class TrainableKernel(keras.layers.Layer):
         the formula in the subclass.
     """
 
+    #: Config keys that only give variables their initial values. A built
+    #: kernel's values are arguments of its compiled programs, so kernels that
+    #: differ only there share those programs (`kernelkit.kernels._compiled`).
+    _initial_value_keys: tuple[str, ...] = ()
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Register every subclass with Keras' serialisation (see `registered_package`)."""
         super().__init_subclass__(**kwargs)

@@ -47,6 +47,8 @@ class LaplaceKernel(BandwidthMixin, UnitDiagonalMixin, TrainableKernel):
         models", Science 2024.
     """
 
+    _initial_value_keys = ("bandwidth", "M")
+
     def __init__(
         self,
         bandwidth: float = 10.0,
