@@ -147,3 +147,21 @@ def test_on_jax_a_gram_is_one_compiled_program():
             logger.removeHandler(handler)
     compiles = [r for r in records if "Finished XLA compilation" in r.getMessage()]
     assert compiles == [], [r.getMessage() for r in compiles]
+
+
+@pytest.mark.skipif(not backends.prefers_compiled_calls(), reason="JAX only: no compiled eager calls")
+def test_sharing_a_program_never_imports_tensorflow():
+    """Keras' serialiser would import TensorFlow (~6 s) to rule out its types."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, kernelkit as kk\n"
+            "k = kk.NTK(kk.mlp(3, depth=1, width=4, seed=0)) + kk.LaplaceKernel(2.0, M=np.eye(3))\n"
+            "k(np.ones((4, 3), 'float32'))\n"
+            "from kernelkit.kernels._compiled import share_key\n"
+            "assert share_key(k) is not None\n"
+            "print('tensorflow' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**__import__("os").environ, "KERAS_BACKEND": "jax"}, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "False"

@@ -25,11 +25,13 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
+import sys
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import keras
 
@@ -41,6 +43,11 @@ try:  # Keras 3: whether a StatelessScope (KARE training, stateless_gram) is act
 except ImportError:  # pragma: no cover - another Keras layout: never compile eagerly
     def in_stateless_scope() -> bool:
         return True
+
+try:  # Keras 3's lazy TensorFlow module (see _tensorflow_unimported)
+    from keras.src.utils import module_utils as _module_utils
+except ImportError:  # pragma: no cover - another Keras layout: serialise as Keras does
+    _module_utils = None
 
 _SHARED: dict[str, "_Program"] = {}
 _MAX_SHARED = 64
@@ -98,6 +105,27 @@ def _initial_value_keys(config: dict) -> tuple[str, ...]:
     return tuple(getattr(cls, "_initial_value_keys", ()))
 
 
+@contextlib.contextmanager
+def _tensorflow_unimported() -> Iterator[None]:
+    """Keras' serialiser without importing TensorFlow (~6 s) just to rule out its types.
+
+    ``serialize_keras_object`` asks ``tf.available`` (which imports TensorFlow
+    when it is installed) for every object, only to test ``isinstance(obj,
+    tf.TensorShape)`` and the like. While TensorFlow is not imported no object
+    can be of its types, so the answer is "not available" for the duration.
+    """
+    lazy = getattr(_module_utils, "tensorflow", None) if _module_utils else None
+    if lazy is None or "tensorflow" in sys.modules or not hasattr(lazy, "_available"):
+        yield
+        return
+    before = lazy._available
+    lazy._available = False
+    try:
+        yield
+    finally:
+        lazy._available = before
+
+
 def share_key(kernel: Any) -> str | None:
     """The key under which kernels of one structure share compiled programs, or ``None``.
 
@@ -109,7 +137,8 @@ def share_key(kernel: Any) -> str | None:
     key = None
     if type(kernel).__module__.startswith("kernelkit."):
         try:
-            config = keras.saving.serialize_keras_object(kernel)
+            with _tensorflow_unimported():
+                config = keras.saving.serialize_keras_object(kernel)
         except Exception:  # noqa: BLE001 - not serialisable: no sharing, never an error
             config = None
         structure = _structure(config) if config is not None else None
