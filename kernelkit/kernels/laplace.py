@@ -47,7 +47,7 @@ class LaplaceKernel(BandwidthMixin, UnitDiagonalMixin, TrainableKernel):
         models", Science 2024.
     """
 
-    _initial_value_keys = ("bandwidth", "M")
+    _initial_value_keys = BandwidthMixin._initial_value_keys + ("M",)
 
     def __init__(
         self,
