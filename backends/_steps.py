@@ -13,10 +13,13 @@ and every ``backends/<name>.py`` returns one from ``optimizer_steps``:
   anything is not finite.
 
 Both offer the same methods, so the caller (``kernelkit._kare_step``) never
-asks which one it holds: `build` turns a ``value_and_grad(params, x, y)`` into
-a step, `run` calls a (compiled or eager) step on a batch, `adopt` accepts its
-result, `snapshot`/`restore` save and undo, `commit` writes the values into
-the Keras variables. Neither ever hands a NaN to the optimiser's state.
+asks which one it holds: `build` turns a ``value_and_grad(params, *batch)``
+into a step, `run` calls a (compiled or eager) step on a batch, `adopt`
+accepts its result, `snapshot`/`restore` save and undo, `commit` writes the
+values into the Keras variables. Neither ever hands a NaN to the optimiser's
+state. A built step also takes ``alive`` (default ``True``): a step called with
+a false ``alive`` changes nothing, which is how a scan of many steps
+(``kernelkit.paper_mlp``) stops at the first non-finite one.
 
 Example:
     >>> import keras, numpy as np
@@ -37,7 +40,7 @@ from typing import Any, Callable, Sequence
 import keras
 from keras import ops
 
-#: ``value_and_grad(params, x, y) -> (value, grads)``.
+#: ``value_and_grad(params, *batch) -> (value, grads)``.
 ValueAndGrad = Callable[[list, Any, Any], tuple]
 
 
@@ -74,7 +77,8 @@ class _Steps:
 class FunctionalSteps(_Steps):
     """Pure steps on arrays held between steps (no host copies).
 
-    ``build`` gives ``(params, opt_state, x, y) -> (value, ok, params', opt_state')``.
+    ``build`` gives ``(params, opt_state, *batch, alive=True) -> (value, ok, params',
+    opt_state')``.
     """
 
     pure = True
@@ -88,9 +92,9 @@ class FunctionalSteps(_Steps):
     def build(self, value_and_grad: ValueAndGrad) -> Callable[..., tuple]:
         optimizer = self.optimizer
 
-        def step(params: list, opt_state: list, x: Any, y: Any) -> tuple:
-            value, grads = value_and_grad(params, x, y)
-            ok = all_finite([value, *grads])
+        def step(params: list, opt_state: list, *batch: Any, alive: Any = True) -> tuple:
+            value, grads = value_and_grad(params, *batch)
+            ok = ops.logical_and(alive, all_finite([value, *grads]))
             # Copies: Keras' PyTorch optimisers update the given tensors in place
             # (free under jit).
             new_params, new_state = optimizer.stateless_apply(
@@ -102,9 +106,9 @@ class FunctionalSteps(_Steps):
 
         return step
 
-    def run(self, step: Callable[..., tuple], x: Any, y: Any) -> tuple:
+    def run(self, step: Callable[..., tuple], *batch: Any) -> tuple:
         """``(value, ok, update)``; nothing changes until `adopt` (update)."""
-        value, ok, params, state = step(self.params, self.opt_state, x, y)
+        value, ok, params, state = step(self.params, self.opt_state, *batch)
         return value, ok, (list(params), list(state))
 
     def adopt(self, update: Any) -> None:
@@ -124,17 +128,18 @@ class FunctionalSteps(_Steps):
 class InPlaceSteps(_Steps):
     """Steps that update the Keras variables in place, rolled back on failure.
 
-    ``build`` gives ``(x, y) -> (value, ok)``: it applies zeroed gradients when
-    the value or the gradient is not finite, then restores every variable if
-    anything (the updated weights included) is not finite.
+    ``build`` gives ``(*batch, alive=True) -> (value, ok)``: it applies zeroed
+    gradients when the value or the gradient is not finite (or ``alive`` is
+    false), then restores every variable if anything (the updated weights
+    included) is not finite.
     """
 
     def build(self, value_and_grad: ValueAndGrad) -> Callable[..., tuple]:
         optimizer, variables, state = self.optimizer, self.variables, self._state()
 
-        def step(x: Any, y: Any) -> tuple:
-            value, grads = value_and_grad([v.value for v in variables], x, y)
-            ok = all_finite([value, *grads])
+        def step(*batch: Any, alive: Any = True) -> tuple:
+            value, grads = value_and_grad([v.value for v in variables], *batch)
+            ok = ops.logical_and(alive, all_finite([value, *grads]))
             old = [ops.copy(v.value) for v in state]
             optimizer.apply([ops.where(ok, g, ops.zeros_like(g)) for g in grads], variables)
             ok = ops.logical_and(ok, all_finite([v.value for v in variables]))
@@ -144,9 +149,9 @@ class InPlaceSteps(_Steps):
 
         return step
 
-    def run(self, step: Callable[..., tuple], x: Any, y: Any) -> tuple:
+    def run(self, step: Callable[..., tuple], *batch: Any) -> tuple:
         """``(value, ok, None)``: the step has already updated (or kept) the variables."""
-        value, ok = step(x, y)
+        value, ok = step(*batch)
         return value, ok, None
 
     def adopt(self, update: Any) -> None:

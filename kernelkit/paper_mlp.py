@@ -184,20 +184,16 @@ def _loss_fn(model: keras.Model, loss: str) -> Callable[..., Any]:
     return {"mse": mse, "cross_entropy": cross_entropy}[loss]
 
 
-def _finite(tensors: list) -> Any:
-    """A boolean scalar tensor: every entry is finite (the optimiser steps' own check)."""
-    from kernelkit.backends._steps import all_finite
-
-    return all_finite(tensors)
-
-
 class _Trainer:
     """Many optimiser steps per compiled call (`kernelkit.backends.scan` inside
     `kernelkit.backends.compile_function`), the weights kept on device between calls.
 
-    A step whose loss, gradient or updated weights are not finite changes
-    nothing and stops every later step (selected on device), so training ends
-    at the last finite weights; its loss is recorded, the later ones are NaN.
+    Each step is the backend's own optimiser step (`kernelkit.backends._steps`:
+    pure on JAX and PyTorch, in place with a rollback on TensorFlow), the one
+    KARE training uses. A step whose loss, gradient or updated weights are not
+    finite changes nothing and stops every later step (its ``alive`` gate,
+    selected on device), so training ends at the last finite weights; its loss
+    is recorded, the later ones are NaN.
     """
 
     def __init__(self, model: keras.Model, loss: str, optimizer: keras.optimizers.Optimizer,
@@ -205,34 +201,40 @@ class _Trainer:
         from keras import ops
 
         from kernelkit import backends
-
-        self.model, self.optimizer, self.full_batch = model, optimizer, full_batch
-        self.variables = list(model.trainable_variables)
-        if not optimizer.built:
-            optimizer.build(self.variables)
-        self.loss = _loss_fn(model, loss)
-        dtype = self.variables[0].dtype
-        self.X = ops.cast(ops.convert_to_tensor(X), dtype)
-        self.Y = ops.cast(ops.convert_to_tensor(Y), dtype)
-        # The backend's way of applying an optimiser step (`kernelkit.backends._steps`):
-        # pure (stateless_apply; JAX, PyTorch) or in place (TensorFlow).
-        self.stateless = backends.optimizer_steps(optimizer, self.variables).pure
-        self.params = [ops.copy(v.value) for v in self.variables]
-        self.state = [ops.copy(v.value) for v in optimizer.variables]
-        self.alive = ops.convert_to_tensor(True)
-        step = self._stateless_step if self.stateless else self._stateful_step
-        # Pure steps that compile (JAX) are shared by fits of the same structure
-        # (architecture, optimiser configuration, loss, batching), as KARE's are.
         from kernelkit._kare_step import _COMPILED_STEPS, _remember, _structure_key
 
-        reuse = self.stateless and backends.prefers_compiled_calls()
+        self.full_batch = full_batch
+        dtype = model.trainable_variables[0].dtype
+        self.X = ops.cast(ops.convert_to_tensor(X), dtype)
+        self.Y = ops.cast(ops.convert_to_tensor(Y), dtype)
+        self.steps = backends.optimizer_steps(optimizer, model.trainable_variables)
+        self.alive = ops.convert_to_tensor(True)
+        loss_of = _loss_fn(model, loss)
+        step = self.steps.build(
+            lambda params, x, y, w: backends.value_and_grad(loss_of, params, x, y, w))
+        pure = self.steps.pure
+
+        def scan_step(carry: list, b: list, X: Any, Y: Any) -> tuple:
+            batch = self._batch(b, X, Y)
+            if pure:
+                params, state, alive = carry
+                value, ok, params, state = step(params, state, *batch, alive=alive)
+                carry = [params, state, ok]
+            else:
+                (alive,) = carry
+                value, ok = step(*batch, alive=alive)
+                carry = [ok]
+            return carry, ops.where(alive, value, float("nan"))
+
+        # Pure steps that compile (JAX) are shared by fits of the same structure
+        # (architecture, optimiser configuration, loss, batching), as KARE's are.
         key = _structure_key(model, optimizer, 0.0, f"network/{loss}/full={full_batch}") \
-            if reuse else None
+            if pure and backends.prefers_compiled_calls() else None
         self._chunk = _COMPILED_STEPS.get(key) if key is not None else None
         if self._chunk is None:
             self._chunk = backends.compile_function(
                 lambda carry, idx, w, X, Y: backends.scan(
-                    lambda c, b: step(c, b, X, Y), carry, [idx, w]))
+                    lambda c, b: scan_step(c, b, X, Y), carry, [idx, w]))
             if key is not None:
                 _remember(key, self._chunk)
 
@@ -244,65 +246,26 @@ class _Trainer:
         idx, w = b
         return ops.take(X, idx, axis=0), ops.take(Y, idx, axis=0), ops.cast(w, X.dtype)
 
-    def _stateless_step(self, carry: list, b: list, X: Any, Y: Any) -> tuple:
-        from keras import ops
-
-        from kernelkit import backends
-
-        params, state, alive = carry
-        x, y, w = self._batch(b, X, Y)
-        value, grads = backends.value_and_grad(self.loss, params, x, y, w)
-        # Copies: Keras' PyTorch optimisers update the given tensors in place.
-        new_params, new_state = self.optimizer.stateless_apply(
-            [ops.copy(v) for v in state], grads, [ops.copy(v) for v in params])
-        ok = ops.logical_and(alive, _finite([value, *grads, *new_params]))
-        params = [ops.where(ok, a, p) for a, p in zip(new_params, params)]
-        state = [ops.where(ok, a, p) for a, p in zip(new_state, state)]
-        return [params, state, ok], ops.where(alive, value, float("nan"))
-
-    def _stateful_step(self, carry: list, b: list, X: Any, Y: Any) -> tuple:
-        """TensorFlow: Keras' optimisers there have no ``stateless_apply`` (see
-        `kernelkit.backends._steps.InPlaceSteps`): apply, then roll back if not finite."""
-        from keras import ops
-
-        from kernelkit import backends
-
-        (alive,) = carry
-        x, y, w = self._batch(b, X, Y)
-        value, grads = backends.value_and_grad(self.loss, [v.value for v in self.variables],
-                                               x, y, w)
-        ok = ops.logical_and(alive, _finite([value, *grads]))
-        every = self.variables + list(self.optimizer.variables)
-        old = [ops.copy(v.value) for v in every]
-        self.optimizer.apply([ops.where(ok, g, ops.zeros_like(g)) for g in grads],
-                             self.variables)
-        ok = ops.logical_and(ok, _finite([v.value for v in self.variables]))
-        for var, before in zip(every, old):
-            var.assign(ops.where(ok, var.value, before))
-        return [ok], ops.where(alive, value, float("nan"))
-
     def run(self, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Run one step per row of ``idx``/``w`` (batch indices, weights); their losses."""
-        from kernelkit import backends
-
         from keras import ops
 
-        carry = [self.params, self.state, self.alive] if self.stateless else [self.alive]
+        from kernelkit import backends
+
+        steps = self.steps
+        carry = [steps.params, steps.opt_state, self.alive] if steps.pure else [self.alive]
         carry, losses = self._chunk(carry, ops.convert_to_tensor(idx), ops.convert_to_tensor(w),
                                     self.X, self.Y)
-        if self.stateless:
-            self.params, self.state, self.alive = carry
+        if steps.pure:
+            params, state, self.alive = carry
+            steps.adopt((list(params), list(state)))
         else:
             (self.alive,) = carry
         return np.asarray(backends.to_numpy(losses), dtype=np.float64)
 
     def commit(self) -> None:
         """Write the trained values into the model's and the optimiser's variables."""
-        if self.stateless:
-            for var, value in zip(self.variables, self.params):
-                var.assign(value)
-            for var, value in zip(self.optimizer.variables, self.state):
-                var.assign(value)
+        self.steps.commit()
 
 
 def _epoch_batches(n: int, batch_size: int | None, epochs: int,
