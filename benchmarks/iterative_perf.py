@@ -2,7 +2,7 @@
 
 Usage::
 
-    KERAS_BACKEND=torch python -m kernelkit.benchmarks.iterative_perf \\
+    python -m kernelkit.benchmarks.iterative_perf --backend torch \\
         --cases gaussian:4000 gaussian:16000 gaussian:60000 ntk:4000 ntk:16000
 
 Each case runs in a fresh process (its peak resident memory is its own), on
@@ -23,9 +23,13 @@ import argparse
 import json
 import os
 import resource
-import subprocess
-import sys
 import time
+
+from kernelkit.benchmarks._workers import run_worker, worker_env
+
+
+#: The kernels a case may name.
+KINDS = ("gaussian", "ntk")
 
 
 def worker(kind: str, n: int, dtype: str) -> dict:
@@ -76,31 +80,32 @@ def main(argv: list[str] | None = None) -> int:
                         default=["gaussian:4000", "gaussian:16000", "gaussian:60000",
                                  "ntk:4000", "ntk:16000"])
     parser.add_argument("--dtype", default="float32")
+    parser.add_argument("--backend", default=os.environ.get("KERAS_BACKEND", "jax"),
+                        help="Keras backend of the workers (default: $KERAS_BACKEND, else jax)")
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         kind, n, dtype = args.worker
-        print("ROW " + json.dumps(worker(kind, int(n), dtype)), flush=True)
+        print(json.dumps(worker(kind, int(n), dtype)), flush=True)
         return 0
+    cases = [case.partition(":") for case in args.cases]
+    bad = [a + b + c for a, b, c in cases if a not in KINDS or not c.isdigit()]
+    if bad:
+        parser.error(f"cases are KIND:N with KIND one of {', '.join(KINDS)}; got {' '.join(bad)}")
     import platform
 
-    print(f"backend {os.environ.get('KERAS_BACKEND', '?')}, {args.dtype}, one thread, "
+    print(f"backend {args.backend}, {args.dtype}, one thread, "
           f"{platform.machine()} {os.cpu_count()} cores; z = 0.1, Iterative() defaults")
     print("kernel    n        route     rank  CG its     products  time_s   product_s  "
           "precond_s  peak RSS MB  KARE (est. error)")
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "OPENBLAS_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
-           "TF_NUM_INTEROP_THREADS": "1"}
-    for case in args.cases:
-        kind, n = case.split(":")
-        out = subprocess.run([sys.executable, "-m", "kernelkit.benchmarks.iterative_perf",
-                              "--worker", kind, n, args.dtype], capture_output=True, text=True,
-                             env=env)
-        rows = [line[4:] for line in out.stdout.splitlines() if line.startswith("ROW ")]
+    env = worker_env(args.backend, args.dtype, threads=1)
+    for kind, _, n in cases:
+        rows, error = run_worker("kernelkit.benchmarks.iterative_perf",
+                                 ["--worker", kind, n, args.dtype], env)
         if not rows:
-            print(f"{kind:9s} {n:8s} failed: {out.stderr.strip().splitlines()[-1:]}")
+            print(f"{kind:9s} {n:8s} failed: {error.splitlines()[-1:]}")
             continue
-        r = json.loads(rows[0])
+        r = rows[0]
         print(f"{r['kernel']:9s} {r['n']:<8d} {r['route']:9s} {r['rank']:4d}  "
               f"{str(r['iterations']):10s} {r['products']:5d}  {r['time_s']:8.1f}  "
               f"{r['product_s']:8.2f}  {r['preconditioner_s']:8.2f}  {r['peak_rss_mb']:10.0f}  "

@@ -34,11 +34,11 @@ import os
 import platform
 import resource
 import statistics
-import subprocess
 import sys
 import time
 
 from kernelkit._backend_choice import BACKENDS
+from kernelkit.benchmarks._workers import run_worker, worker_env
 
 SIZES = (1000, 2000, 4000, 8000, 16000, 32000, 130000)
 DIMS = (10, 50)
@@ -125,9 +125,6 @@ def main(argv: list[str] | None = None) -> int:
             row = {"path": path, "n": int(n), "d": int(d), "error": f"does not fit: {err}"}
         print(json.dumps(row), flush=True)
         return 0
-    from kernelkit._environment import limit_threads_env
-
-    env = {**os.environ, **limit_threads_env(args.threads)}
     print(f"machine: {platform.machine()}, {os.cpu_count()} logical CPUs; dtype {args.dtype}; "
           f"{args.threads} thread(s); NTK of an MLP d -> 64 -> 1 (GELU), synthetic eq. 9; "
           "one KARE value-and-gradient, compiled as in a training step", flush=True)
@@ -135,9 +132,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{'median [s]':>10s} {'peak RSS [MB]':>13s} {'RSS before':>10s} {'estimate':>9s}",
           flush=True)
     for backend in args.backends:
-        benv = {**env, "KERAS_BACKEND": backend}
-        if args.dtype == "float64":
-            benv["JAX_ENABLE_X64"] = "1"
+        env = worker_env(backend, args.dtype, args.threads)
         for d in args.dims:
             for path in args.paths:
                 too_slow = False
@@ -147,16 +142,15 @@ def main(argv: list[str] | None = None) -> int:
                               f"over {args.max_seconds:g} s", flush=True)
                         continue
                     repeats = 1 if n >= 8000 else args.repeats
-                    cmd = [sys.executable, "-m", "kernelkit.benchmarks.solvers_perf",
-                           "--dtype", args.dtype, "--worker", path, str(n), str(d), str(repeats)]
-                    proc = subprocess.run(cmd, capture_output=True, text=True, env=benv)
-                    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-                    if not lines:
-                        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1][:200]
+                    rows, error = run_worker("kernelkit.benchmarks.solvers_perf", [
+                        "--dtype", args.dtype, "--worker", path, str(n), str(d), str(repeats)],
+                        env)
+                    if not rows:
+                        tail = (error.splitlines() or ["no output"])[-1][:200]
                         print(f"{backend:10s} {path:9s} {n:7d} {d:3d} failed: {tail}", flush=True)
                         too_slow = True
                         continue
-                    r = json.loads(lines[-1])
+                    r = rows[-1]
                     if "error" in r:
                         print(f"{backend:10s} {path:9s} {n:7d} {d:3d} {r['error'][:160]}",
                               flush=True)
