@@ -12,7 +12,9 @@ width 512 (GELU; P = 530,945). Printed per case: the route of the products
 with K, the preconditioner rank, the CG iterations of the two solves, the
 products with K, the time of the whole value-and-gradient, of one product
 with the ``[Y, probes]`` block (65 columns) and of the preconditioner, and
-the peak resident memory. The product time lets the cost of sizes not run be
+the peak resident memory. ``--products-only`` skips the KARE step and times
+only the product and the preconditioner (for sizes whose step would take
+hours). The product time lets the cost of sizes not run be
 estimated: about (iterations + 3) products per step plus the gradient's row
 blocks (about 3 products).
 """
@@ -32,7 +34,8 @@ from kernelkit.benchmarks._workers import run_worker, worker_env
 KINDS = ("gaussian", "ntk")
 
 
-def worker(kind: str, n: int, dtype: str) -> dict:
+def worker(kind: str, n: int, dtype: str, step: bool = True) -> dict:
+    """One case; ``step=False`` times only one product and the preconditioner (no KARE step)."""
     import numpy as np
 
     import kernelkit as kk
@@ -52,26 +55,29 @@ def worker(kind: str, n: int, dtype: str) -> dict:
         kernel = kk.GaussianKernel(float(np.sqrt(10)), dtype=dtype)
     kernel(X[:1])
     settings = Iterative()
-    t0 = time.perf_counter()
-    value, grads, info = kk.kare_value_and_grad(kernel, X, y, solver=settings, return_info=True)
-    [to_numpy(g) for g in grads]
-    total = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    row: dict = {"kernel": kind, "n": n, "dtype": dtype,
+                 "P": kernel.num_features(10) if kernel.has_features else None}
+    if step:
+        t0 = time.perf_counter()
+        value, grads, info = kk.kare_value_and_grad(kernel, X, y, solver=settings,
+                                                    return_info=True)
+        [to_numpy(g) for g in grads]
+        row.update(time_s=time.perf_counter() - t0, iterations=info["iterations"],
+                   products=info["products"], kare=float(to_numpy(value)),
+                   kare_error=info["kare_error"])
     values = [v.value for v in kernel.trainable_variables]
     op = KernelOperator(kernel, values, X, columns=settings.probes + 1)
+    rank = settings.preconditioner_rank(n, np.dtype(dtype).itemsize)
     V = np.random.default_rng(0).normal(size=(n, settings.probes + 1)).astype(dtype)
     t0 = time.perf_counter()
     to_numpy(op.matmul(V))
     product = time.perf_counter() - t0
     t0 = time.perf_counter()
-    NystromPreconditioner(op, info["rank"], 0)
-    pre = time.perf_counter() - t0
-    return {"kernel": kind, "n": n, "dtype": dtype, "P": kernel.num_features(10)
-            if kernel.has_features else None, "route": info["route"], "rank": info["rank"],
-            "iterations": info["iterations"], "products": info["products"],
-            "kare": float(to_numpy(value)), "kare_error": info["kare_error"],
-            "time_s": total, "product_s": product, "preconditioner_s": pre,
-            "peak_rss_mb": peak}
+    NystromPreconditioner(op, rank, 0)
+    row.update(route=op.route, rank=rank, product_s=product,
+               preconditioner_s=time.perf_counter() - t0,
+               peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,11 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--backend", default=os.environ.get("KERAS_BACKEND", "jax"),
                         help="Keras backend of the workers (default: $KERAS_BACKEND, else jax)")
-    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--products-only", action="store_true",
+                        help="time one product and the preconditioner only, not the KARE "
+                             "step (for sizes whose step is too long to run)")
+    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        kind, n, dtype = args.worker
-        print(json.dumps(worker(kind, int(n), dtype)), flush=True)
+        kind, n, dtype, step = args.worker
+        print(json.dumps(worker(kind, int(n), dtype, step == "step")), flush=True)
         return 0
     cases = [case.partition(":") for case in args.cases]
     bad = [a + b + c for a, b, c in cases if a not in KINDS or not c.isdigit()]
@@ -101,15 +110,18 @@ def main(argv: list[str] | None = None) -> int:
     env = worker_env(args.backend, args.dtype, threads=1)
     for kind, _, n in cases:
         rows, error = run_worker("kernelkit.benchmarks.iterative_perf",
-                                 ["--worker", kind, n, args.dtype], env)
+                                 ["--worker", kind, n, args.dtype,
+                                  "product" if args.products_only else "step"], env)
         if not rows:
             print(f"{kind:9s} {n:8s} failed: {error.splitlines()[-1:]}")
             continue
         r = rows[0]
-        print(f"{r['kernel']:9s} {r['n']:<8d} {r['route']:9s} {r['rank']:4d}  "
-              f"{str(r['iterations']):10s} {r['products']:5d}  {r['time_s']:8.1f}  "
+        step = (f"{str(r['iterations']):10s} {r['products']:5d}  {r['time_s']:8.1f}"
+                if "time_s" in r else f"{'-':10s} {'-':>5s}  {'-':>8s}")
+        kare = f"{r['kare']:.5f} ({r['kare_error']:.1e})" if "kare" in r else "-"
+        print(f"{r['kernel']:9s} {r['n']:<8d} {r['route']:9s} {r['rank']:4d}  {step}  "
               f"{r['product_s']:8.2f}  {r['preconditioner_s']:8.2f}  {r['peak_rss_mb']:10.0f}  "
-              f"{r['kare']:.5f} ({r['kare_error']:.1e})", flush=True)
+              f"{kare}", flush=True)
     return 0
 
 

@@ -44,3 +44,12 @@ def test_solvers_perf_runs_a_case_in_a_torch_worker():
     row = next(ln for ln in out.splitlines() if ln.startswith("torch"))
     fields = row.split()
     assert fields[1:5] == ["features", "500", "5", str(5 * 64 + 64 + 64 + 1)]
+
+
+def test_iterative_perf_products_only_skips_the_step():
+    out = _run("kernelkit.benchmarks.iterative_perf", "--backend", "torch", "--products-only",
+               "--cases", "gaussian:600")
+    fields = next(ln for ln in out.splitlines() if ln.startswith("gaussian")).split()
+    assert fields[:4] == ["gaussian", "600", "gram", "300"]  # rank: half of n
+    assert fields[4:7] == ["-", "-", "-"] and fields[-1] == "-"
+    assert float(fields[7]) > 0.0  # the product's time
