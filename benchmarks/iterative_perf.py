@@ -11,12 +11,12 @@ the Gaussian kernel (bandwidth sqrt(d)) or the NTK of an MLP of depth 3 and
 width 512 (GELU; P = 530,945). Printed per case: the route of the products
 with K, the preconditioner rank, the CG iterations of the two solves, the
 products with K, the time of the whole value-and-gradient, of one product
-with the ``[Y, probes]`` block (65 columns) and of the preconditioner, and
-the peak resident memory. ``--products-only`` skips the KARE step and times
-only the product and the preconditioner (for sizes whose step would take
-hours). The product time lets the cost of sizes not run be
-estimated: about (iterations + 3) products per step plus the gradient's row
-blocks (about 3 products).
+with the ``[Y, probes]`` block (65 columns), of the preconditioner and of the
+gradient's part (``<K, U V^T>`` differentiated through the kernel, 66
+columns), and the peak resident memory. ``--products-only`` skips the KARE
+step and times only those three parts (for sizes whose step would take
+hours). They let the cost of sizes not run be estimated: a step is about
+(CG iterations + 2) products, the preconditioner and the gradient's part.
 """
 
 from __future__ import annotations
@@ -74,8 +74,13 @@ def worker(kind: str, n: int, dtype: str, step: bool = True) -> dict:
     product = time.perf_counter() - t0
     t0 = time.perf_counter()
     NystromPreconditioner(op, rank, 0)
-    row.update(route=op.route, rank=rank, product_s=product,
-               preconditioner_s=time.perf_counter() - t0,
+    pre = time.perf_counter() - t0
+    # The gradient's part: <K, U V^T> through the kernel, U and V of [alpha, beta, W]'s width.
+    U, V = np.random.default_rng(1).normal(size=(2, n, settings.probes + 2)).astype(dtype)
+    t0 = time.perf_counter()
+    [to_numpy(g) for g in op.surrogate_grad(U, V)]
+    row.update(route=op.route, rank=rank, product_s=product, preconditioner_s=pre,
+               gradient_s=time.perf_counter() - t0,
                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
     return row
 
@@ -89,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default=os.environ.get("KERAS_BACKEND", "jax"),
                         help="Keras backend of the workers (default: $KERAS_BACKEND, else jax)")
     parser.add_argument("--products-only", action="store_true",
-                        help="time one product and the preconditioner only, not the KARE "
-                             "step (for sizes whose step is too long to run)")
+                        help="time one product, the preconditioner and the gradient's part "
+                             "only, not the KARE step (for sizes whose step is too long to run)")
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -106,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"backend {args.backend}, {args.dtype}, one thread, "
           f"{platform.machine()} {os.cpu_count()} cores; z = 0.1, Iterative() defaults")
     print("kernel    n        route     rank  CG its     products  time_s   product_s  "
-          "precond_s  peak RSS MB  KARE (est. error)")
+          "precond_s  gradient_s  peak RSS MB  KARE (est. error)")
     env = worker_env(args.backend, args.dtype, threads=1)
     for kind, _, n in cases:
         rows, error = run_worker("kernelkit.benchmarks.iterative_perf",
@@ -120,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
                 if "time_s" in r else f"{'-':10s} {'-':>5s}  {'-':>8s}")
         kare = f"{r['kare']:.5f} ({r['kare_error']:.1e})" if "kare" in r else "-"
         print(f"{r['kernel']:9s} {r['n']:<8d} {r['route']:9s} {r['rank']:4d}  {step}  "
-              f"{r['product_s']:8.2f}  {r['preconditioner_s']:8.2f}  {r['peak_rss_mb']:10.0f}  "
+              f"{r['product_s']:8.2f}  {r['preconditioner_s']:8.2f}  {r['gradient_s']:10.2f}  "
+              f"{r['peak_rss_mb']:10.0f}  "
               f"{kare}", flush=True)
     return 0
 

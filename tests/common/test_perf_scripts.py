@@ -52,4 +52,4 @@ def test_iterative_perf_products_only_skips_the_step():
     fields = next(ln for ln in out.splitlines() if ln.startswith("gaussian")).split()
     assert fields[:4] == ["gaussian", "600", "gram", "300"]  # rank: half of n
     assert fields[4:7] == ["-", "-", "-"] and fields[-1] == "-"
-    assert float(fields[7]) > 0.0  # the product's time
+    assert float(fields[7]) > 0.0 and float(fields[9]) > 0.0  # product, gradient
