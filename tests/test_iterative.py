@@ -53,22 +53,79 @@ def _values(kernel):
     return [v.value for v in kernel.trainable_variables]
 
 
-@pytest.mark.parametrize("route", ["gram", "features", "features-blocks"])
+@pytest.mark.parametrize("route", ["gram", "features", "features-blocks", "features-factors"])
 def test_block_products_equal_dense_products(route, monkeypatch):
     X, _ = _data(90)
     kernel = _built("ntk-structured", X)
-    if route == "features-blocks":  # Phi recomputed in row blocks, not held
+    if route.startswith("features-"):  # Phi not held: factor by factor, or Phi's row blocks
         monkeypatch.setattr(memory, "BLOCK_BYTES", 3 * 20 * kernel.num_features(3) * 8)
+        if route == "features-blocks":
+            monkeypatch.setattr(type(kernel), "has_feature_factors", property(lambda k: False))
     elif route == "gram":
         monkeypatch.setattr(memory, "BLOCK_BYTES", 3 * 25 * 90 * 8)  # 25-row blocks
     op = KernelOperator(kernel, _values(kernel), X, route.split("-")[0])
     assert (op._phi is None) == (route != "features")
+    assert bool(op._factor_width) == (route == "features-factors")
     K = to_numpy(kernel(X))
     V = np.random.default_rng(1).normal(size=(90, 4))
     assert rel_err(to_numpy(op.matmul(V)), K @ V) <= 1e-12
     idx = np.array([3, 40, 77])
     assert rel_err(to_numpy(op.columns(idx)), K[:, idx]) <= 1e-12
     assert rel_err(to_numpy(op.diag()), np.diag(K)) <= 1e-12
+
+
+@pytest.mark.parametrize("outputs,activation,bias", [(1, None, True), (3, None, False),
+                                                     (2, "tanh", True), (1, "gelu", False)])
+@pytest.mark.parametrize("depth", [1, 3])
+def test_feature_factors_give_phi_products(depth, outputs, activation, bias):
+    """Phi^T V and Phi T factor by factor equal those with the NTK's feature map (float64)."""
+    from kernelkit.solvers.matvec import factored_apply, factored_transpose
+
+    X, _ = _data(40, d=4)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((4,))]
+        + [keras.layers.Dense(6, "gelu", use_bias=bias, dtype="float64") for _ in range(depth)]
+        + [keras.layers.Dense(outputs, activation, use_bias=bias, dtype="float64")])
+    kernel = kk.NTK(model, implementation="structured")
+    kernel(X[:1])
+    assert kernel.has_feature_factors
+    phi = to_numpy(kernel.feature_map(X))
+    np.testing.assert_allclose(phi @ phi.T, to_numpy(kernel(X)), rtol=1e-12, atol=1e-12)
+    factors = kernel.stateless_feature_factors(_values(kernel), X)
+    rng = np.random.default_rng(3)
+    V, T = rng.normal(size=(40, 5)), rng.normal(size=(phi.shape[1], 5))
+    assert rel_err(to_numpy(factored_transpose(factors, keras.ops.convert_to_tensor(V))),
+                   phi.T @ V) <= 1e-12
+    assert rel_err(to_numpy(factored_apply(factors, keras.ops.convert_to_tensor(T))),
+                   phi @ T) <= 1e-12
+
+
+@pytest.mark.parametrize("variant", ["phi", "phi-blocks", "factors"])
+def test_surrogate_gradients_of_the_feature_routes_equal_the_gram_route(variant, monkeypatch):
+    """d<K, U V^T>: held Phi, Phi's row blocks and factor by factor, against the gram route."""
+    X, _ = _data(50, seed=6)
+    kernel = _built("ntk-multi-output", X)
+    rng = np.random.default_rng(4)
+    U, V = rng.normal(size=(50, 3)), rng.normal(size=(50, 3))
+    expected = _flat(KernelOperator(kernel, _values(kernel), X, "gram").surrogate_grad(U, V))
+    if variant != "phi":
+        monkeypatch.setattr(memory, "BLOCK_BYTES", 3 * 20 * kernel.num_features(3) * 8)
+        if variant == "phi-blocks":
+            monkeypatch.setattr(type(kernel), "has_feature_factors", property(lambda k: False))
+    op = KernelOperator(kernel, _values(kernel), X, "features")
+    assert bool(op._factor_width) == (variant == "factors")
+    assert rel_err(_flat(op.surrogate_grad(U, V)), expected) <= 1e-11
+
+
+@pytest.mark.filterwarnings("ignore::kernelkit.errors.PrecisionWarning")
+def test_jacobian_ntk_has_no_feature_factors():
+    X, _ = _data(10)
+    kernel = kk.NTK(kk.mlp(3, width=4, seed=0, dtype="float64"), implementation="jacobian")
+    kernel(X[:1])
+    assert not kernel.has_feature_factors
+    with pytest.raises(NotImplementedError):
+        kernel.feature_factors(X)
 
 
 @pytest.mark.parametrize("rank", [0, 30])

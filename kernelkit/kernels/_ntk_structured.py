@@ -128,8 +128,16 @@ def structured_feature_count(layers: list, d: int) -> int:
     return total
 
 
-def structured_ntk_features(layers: list, x: Any) -> Any:
-    """The NTK's feature map: ``Phi`` with ``Phi Phi^T`` = `structured_ntk`.
+def structured_ntk_feature_factors(layers: list, x: Any) -> list[tuple[Any, Any]]:
+    """`structured_ntk_features` as factor pairs ``(a, g)``, without forming ``Phi``.
+
+    ``Phi`` is the concatenation, over the pairs, of the per-example outer
+    products ``reshape(einsum("nd,nkw->nkdw", a, g), (n, -1))``: ``a`` of
+    shape ``(n, d)`` (a layer's input, or ones for a bias), ``g`` of shape
+    ``(n, k, w)`` (its backpropagated signals). Products with ``Phi`` and
+    ``Phi^T`` can then be taken factor by factor
+    (`kernelkit.solvers.matvec.factored_transpose`), in ``O(n P)`` with no
+    ``n x P`` array.
 
     Per Dense layer, the per-example weight gradients ``a_{l-1,i} g_{l,i}^T``
     and bias gradients ``g_{l,i}`` of every output, scaled by ``1/sqrt(k)``
@@ -149,12 +157,14 @@ def structured_ntk_features(layers: list, x: Any) -> Any:
     n = x.shape[0]
     collapse = _is_linear(layers[-1])
     signals = _signals(layers, slopes)
-    blocks = []
+    ones = ops.ones((n, 1), dtype=x.dtype)
+    factors = []
     for index, (layer, a, g) in enumerate(zip(layers, inputs, signals)):
         if collapse and index == len(layers) - 1:  # the output layer: [a_L, 1]
-            blocks.append(a)
+            unit = ones[:, :, None]
+            factors.append((a, unit))
             if layer.use_bias:
-                blocks.append(ops.ones((n, 1), dtype=a.dtype))
+                factors.append((ones, unit))
             continue
         if collapse and index == len(layers) - 2:  # the last hidden layer: one signal
             w = layers[-1].kernel
@@ -165,7 +175,18 @@ def structured_ntk_features(layers: list, x: Any) -> Any:
             g = (c[None, :] * slopes[index])[:, None, :]
         else:
             g = g / math.sqrt(k)
-        blocks.append(ops.reshape(ops.einsum("nd,nkw->nkdw", a, g), (n, -1)))
+        factors.append((a, g))
         if layer.use_bias:
-            blocks.append(ops.reshape(g, (n, -1)))
+            factors.append((ones, g))
+    return factors
+
+
+def structured_ntk_features(layers: list, x: Any) -> Any:
+    """The NTK's feature map: ``Phi`` with ``Phi Phi^T`` = `structured_ntk`.
+
+    The outer products of `structured_ntk_feature_factors`, side by side.
+    """
+    n = x.shape[0]
+    blocks = [ops.reshape(ops.einsum("nd,nkw->nkdw", a, g), (n, -1))
+              for a, g in structured_ntk_feature_factors(layers, x)]
     return ops.concatenate(blocks, axis=-1) if len(blocks) > 1 else blocks[0]

@@ -159,11 +159,7 @@ class TrainableKernel(keras.layers.Layer):
 
     def stateless_matvec(self, trainable_values: Sequence[Any], x: Any, v: Any) -> Any:
         """`matvec` with the trainable variables replaced by given values (pure)."""
-        self._mark_built()
-        mapping = list(zip(self.trainable_variables, trainable_values)) + [
-            (w, w.value) for w in self.non_trainable_variables]
-        with keras.StatelessScope(state_mapping=mapping), backends.no_tf32():
-            return self.matvec(self._cast(x), self._cast(v))
+        return self._stateless(self.matvec, trainable_values, x, v)
 
     def feature_map(self, x: Any) -> Any:
         """``Phi(x)``, checked and cast like a Gram matrix (see `features`).
@@ -192,11 +188,35 @@ class TrainableKernel(keras.layers.Layer):
         Returns:
             The feature matrix ``(n, P)``.
         """
+        return self._stateless(self.features, trainable_values, x)
+
+    def feature_factors(self, x: Any) -> list[tuple[Any, Any]]:
+        """Optional: `features` as factor pairs ``(a, g)``, for products without ``Phi``.
+
+        ``features(x)`` must equal the concatenation over the pairs of
+        ``reshape(einsum("nd,nkw->nkdw", a, g), (n, -1))``. The iterative
+        solver then takes ``Phi^T V`` and ``Phi T`` factor by factor
+        (`kernelkit.solvers.matvec.factored_transpose`) instead of forming
+        row blocks of ``Phi``: the structured NTK defines it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} defines no feature factors.")
+
+    @property
+    def has_feature_factors(self) -> bool:
+        """Whether `feature_factors` is defined."""
+        return type(self).feature_factors is not TrainableKernel.feature_factors
+
+    def stateless_feature_factors(self, trainable_values: Sequence[Any], x: Any) -> list:
+        """`feature_factors` with the trainable variables replaced by given values (pure)."""
+        return self._stateless(self.feature_factors, trainable_values, x)
+
+    def _stateless(self, method: Any, trainable_values: Sequence[Any], *arrays: Any) -> Any:
+        """``method(*arrays)`` (cast) with the trainable variables replaced by given values."""
         self._mark_built()
         mapping = list(zip(self.trainable_variables, trainable_values)) + [
             (v, v.value) for v in self.non_trainable_variables]
         with keras.StatelessScope(state_mapping=mapping), backends.no_tf32():
-            return self.features(self._cast(x))
+            return method(*[self._cast(a) for a in arrays])
 
     def __call__(self, x1: Any, x2: Any = None, **kwargs: Any) -> Any:
         """Check the inputs (before Keras builds anything), then evaluate."""

@@ -16,6 +16,7 @@ from kernelkit.kernels._ntk_jacobian import (
     jacobian_ntk_features,
 )
 from kernelkit.kernels._ntk_structured import (
+    structured_ntk_feature_factors,
     structured_ntk,
     structured_ntk_diag,
     structured_feature_count,
@@ -129,6 +130,17 @@ class NTK(TrainableKernel):
         if self.implementation_ == "structured":
             return structured_ntk_features(self.model.layers, x)
         return jacobian_ntk_features(self.model, x)
+
+    def feature_factors(self, x: Any) -> list[tuple[Any, Any]]:
+        """`features` as factor pairs (structured implementation only; see the base class)."""
+        if self.implementation_ != "structured":
+            return super().feature_factors(x)
+        return structured_ntk_feature_factors(self.model.layers, x)
+
+    @property
+    def has_feature_factors(self) -> bool:
+        """Whether this NTK has feature factors: the structured implementation does."""
+        return self.implementation_ == "structured"
 
     def num_features(self, d: int) -> int:
         """The number of feature columns, from the layer shapes (no computation)."""

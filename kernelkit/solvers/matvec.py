@@ -61,6 +61,19 @@ class _BlockFunctions:
             return backends.value_and_grad(
                 lambda p, a, c: ops.sum(kernel.stateless_features(p, a) * c), vals, xb, cot)[1]
 
+        def factored_T(vals: list, xb: Any, V: Any) -> Any:
+            return factored_transpose(kernel.stateless_feature_factors(vals, xb), V)
+
+        def factored_A(vals: list, xb: Any, T: Any) -> Any:
+            return factored_apply(kernel.stateless_feature_factors(vals, xb), T)
+
+        def factored_vjp(vals: list, xb: Any, W: Any, C: Any) -> list:
+            return backends.value_and_grad(
+                lambda p, a, w, c: ops.sum(factored_T(p, a, w) * c), vals, xb, W, C)[1]
+
+        self.factored_vjp = compile_(factored_vjp)
+        self.factored_transpose = compile_(factored_T)
+        self.factored_apply = compile_(factored_A)
         self.gram_product = compile_(gram_product)
         self.gram_vjp = compile_(gram_vjp)
         self.features_vjp = compile_(features_vjp)
@@ -74,6 +87,53 @@ class _BlockFunctions:
             fns = cls(kernel)
             object.__setattr__(kernel, "_kernelkit_block_functions", fns)
         return fns
+
+
+def factored_transpose(factors: list, V: Any) -> Any:
+    """``Phi^T V`` (``P x c``) from feature factors (see `TrainableKernel.feature_factors`).
+
+    Factor by factor, ``einsum("nd,nkw,nc->kdwc", a, g, V)`` as one matrix
+    product of ``(a * v)`` against ``g``: ``O(n P c)`` without ``Phi``.
+
+    Example:
+        >>> import numpy as np
+        >>> from kernelkit.solvers.matvec import factored_transpose
+        >>> a, g, V = np.ones((3, 2)), np.ones((3, 1, 4)), np.ones((3, 1))
+        >>> np.asarray(factored_transpose([(a, g)], V)).shape
+        (8, 1)
+    """
+    parts = []
+    for a, g in factors:
+        n, d = int(a.shape[0]), int(a.shape[1])
+        k, w, c = int(g.shape[1]), int(g.shape[2]), int(V.shape[1])
+        av = ops.reshape(ops.einsum("nd,nc->ndc", a, V), (n, d * c))
+        m = ops.einsum("nx,ny->xy", av, ops.reshape(g, (n, k * w)))  # (d c) x (k w)
+        m = ops.transpose(ops.reshape(m, (d, c, k, w)), (2, 0, 3, 1))
+        parts.append(ops.reshape(m, (k * d * w, c)))
+    return ops.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
+
+
+def factored_apply(factors: list, T: Any) -> Any:
+    """``Phi T`` (``n x c``) from feature factors, ``T`` of shape ``(P, c)``, without ``Phi``.
+
+    Example:
+        >>> import numpy as np
+        >>> from kernelkit.solvers.matvec import factored_apply
+        >>> a, g, T = np.ones((3, 2)), np.ones((3, 1, 4)), np.ones((8, 1))
+        >>> np.asarray(factored_apply([(a, g)], T)).tolist()
+        [[8.0], [8.0], [8.0]]
+    """
+    out, start = None, 0
+    for a, g in factors:
+        n, d = int(a.shape[0]), int(a.shape[1])
+        k, w, c = int(g.shape[1]), int(g.shape[2]), int(T.shape[1])
+        t = ops.reshape(T[start:start + k * d * w], (k, d, w, c))
+        t = ops.reshape(ops.transpose(t, (0, 2, 1, 3)), (k * w, d * c))
+        m = ops.reshape(ops.einsum("ny,yx->nx", ops.reshape(g, (n, k * w)), t), (n, d, c))
+        part = ops.einsum("ndc,nd->nc", m, a)
+        out = part if out is None else out + part
+        start += k * d * w
+    return out
 
 
 def gram_entry_flops(kernel: Any, d: int) -> float:
@@ -140,10 +200,15 @@ class KernelOperator:
         self.products = 0
         self._fns = _BlockFunctions.of(kernel)
         self._phi: Any = None
+        self._factor_width = 0  # widest factor: products factor by factor when > 0
         if self.route == "features":
             self.P = kernel.num_features(self.d)
             if self.n * self.P * self.itemsize * 3 <= memory.BLOCK_BYTES:
                 self._phi = ops.stop_gradient(self._fns.features(self.fixed, self.X))
+            elif kernel.has_feature_factors:
+                factors = kernel.stateless_feature_factors(self.fixed, self.X[:1])
+                self._factor_width = max(max(int(a.shape[1]), int(g.shape[1] * g.shape[2]))
+                                         for a, g in factors)
 
     # ------------------------------------------------------------ blocks
     def _blocks(self, width: int, purpose: str = "product") -> Iterator[tuple[int, int]]:
@@ -171,11 +236,20 @@ class KernelOperator:
                    for a, b in self._blocks(self.n)]
             return ops.stop_gradient(ops.concatenate(out, axis=0) if len(out) > 1 else out[0])
 
+    def _factor_blocks(self, columns: int) -> Iterator[tuple[int, int]]:
+        """Row blocks of a factored product: ``n_b x (width, c)`` temporaries."""
+        return self._blocks(self._factor_width * (int(columns) + 1))
+
     def _feature_transpose(self, V: Any) -> Any:
         """``Phi^T V`` (``P x c``), in row blocks when ``Phi`` is not held."""
         if self._phi is not None:
             return ops.einsum("np,nc->pc", self._phi, V)
         total = None
+        if self._factor_width:
+            for a, b in self._factor_blocks(V.shape[1]):
+                part = self._fns.factored_transpose(self.fixed, self._rows(a, b), V[a:b])
+                total = part if total is None else total + part
+            return ops.stop_gradient(total)
         for a, b in self._blocks(self.P):
             part = ops.einsum("np,nc->pc", ops.stop_gradient(self._features(self.fixed, a, b)),
                               V[a:b])
@@ -186,6 +260,10 @@ class KernelOperator:
         T = self._feature_transpose(V)
         if self._phi is not None:
             return ops.einsum("np,pc->nc", self._phi, T)
+        if self._factor_width:
+            out = [self._fns.factored_apply(self.fixed, self._rows(a, b), T)
+                   for a, b in self._factor_blocks(T.shape[1])]
+            return ops.concatenate(out, axis=0) if len(out) > 1 else out[0]
         out = [ops.einsum("np,pc->nc", ops.stop_gradient(self._features(self.fixed, a, b)), T)
                for a, b in self._blocks(self.P)]
         return ops.concatenate(out, axis=0) if len(out) > 1 else out[0]
@@ -227,6 +305,10 @@ class KernelOperator:
                 loss, vals, u, v)[1], U, V)])
         if self.route == "features":
             TU, TV = (ops.stop_gradient(self._feature_transpose(M)) for M in (U, V))
+            if self._factor_width:  # <K, U V^T> = <Phi^T U, Phi^T V>: both factors' VJPs at once
+                W, C = ops.concatenate([U, V], axis=1), ops.concatenate([TV, TU], axis=1)
+                return self._accumulate((self._fns.factored_vjp, self._rows(a, b), W[a:b], C)
+                                        for a, b in self._factor_blocks(W.shape[1]))
 
             return self._accumulate(
                 (self._fns.features_vjp, self._rows(a, b), ops.einsum("nr,pr->np", U[a:b], TV)
