@@ -15,8 +15,11 @@ with the ``[Y, probes]`` block (65 columns), of the preconditioner and of the
 gradient's part (``<K, U V^T>`` differentiated through the kernel, 66
 columns), and the peak resident memory. ``--products-only`` skips the KARE
 step and times only those three parts (for sizes whose step would take
-hours). They let the cost of sizes not run be estimated: a step is about
-(CG iterations + 2) products, the preconditioner and the gradient's part.
+hours); ``--step-only`` runs the KARE step alone (for sizes whose parts are
+already measured). The parts let the cost of sizes not run be estimated: a
+step is about one 65-column product per iteration of the first solve, one
+1-column product per iteration of the second (``beta``), the preconditioner
+and the gradient's part.
 """
 
 from __future__ import annotations
@@ -34,8 +37,8 @@ from kernelkit.benchmarks._workers import run_worker, worker_env
 KINDS = ("gaussian", "ntk")
 
 
-def worker(kind: str, n: int, dtype: str, step: bool = True) -> dict:
-    """One case; ``step=False`` times only one product and the preconditioner (no KARE step)."""
+def worker(kind: str, n: int, dtype: str, step: bool = True, parts: bool = True) -> dict:
+    """One case: the KARE step unless ``step=False``, then the parts unless ``parts=False``."""
     import numpy as np
 
     import kernelkit as kk
@@ -64,7 +67,10 @@ def worker(kind: str, n: int, dtype: str, step: bool = True) -> dict:
         [to_numpy(g) for g in grads]
         row.update(time_s=time.perf_counter() - t0, iterations=info["iterations"],
                    products=info["products"], kare=float(to_numpy(value)),
-                   kare_error=info["kare_error"])
+                   kare_error=info["kare_error"], route=info["route"], rank=info["rank"],
+                   peak_rss_mb=_peak_rss_mb())
+    if not parts:
+        return row
     values = [v.value for v in kernel.trainable_variables]
     op = KernelOperator(kernel, values, X, columns=settings.probes + 1)
     rank = settings.preconditioner_rank(n, np.dtype(dtype).itemsize)
@@ -81,8 +87,17 @@ def worker(kind: str, n: int, dtype: str, step: bool = True) -> dict:
     [to_numpy(g) for g in op.surrogate_grad(U, V)]
     row.update(route=op.route, rank=rank, product_s=product, preconditioner_s=pre,
                gradient_s=time.perf_counter() - t0,
-               peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+               peak_rss_mb=_peak_rss_mb())
     return row
+
+
+def _cell(row: dict, key: str, width: int) -> str:
+    """``row[key]`` to two decimals, or ``-`` where the part was not timed."""
+    return f"{row[key]:{width}.2f}" if key in row else f"{'-':>{width}s}"
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,14 +108,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--backend", default=os.environ.get("KERAS_BACKEND", "jax"),
                         help="Keras backend of the workers (default: $KERAS_BACKEND, else jax)")
-    parser.add_argument("--products-only", action="store_true",
-                        help="time one product, the preconditioner and the gradient's part "
-                             "only, not the KARE step (for sizes whose step is too long to run)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--products-only", action="store_true",
+                      help="time one product, the preconditioner and the gradient's part "
+                           "only, not the KARE step (for sizes whose step is too long to run)")
+    mode.add_argument("--step-only", action="store_true",
+                      help="run the KARE step only, not the parts timed after it")
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         kind, n, dtype, step = args.worker
-        print(json.dumps(worker(kind, int(n), dtype, step == "step")), flush=True)
+        print(json.dumps(worker(kind, int(n), dtype, step != "product", step != "step-only")),
+              flush=True)
         return 0
     cases = [case.partition(":") for case in args.cases]
     bad = [a + b + c for a, b, c in cases if a not in KINDS or not c.isdigit()]
@@ -116,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     for kind, _, n in cases:
         rows, error = run_worker("kernelkit.benchmarks.iterative_perf",
                                  ["--worker", kind, n, args.dtype,
-                                  "product" if args.products_only else "step"], env)
+                                  "product" if args.products_only
+                                  else "step-only" if args.step_only else "step"], env)
         if not rows:
             print(f"{kind:9s} {n:8s} failed: {error.splitlines()[-1:]}")
             continue
@@ -125,8 +145,8 @@ def main(argv: list[str] | None = None) -> int:
                 if "time_s" in r else f"{'-':10s} {'-':>5s}  {'-':>8s}")
         kare = f"{r['kare']:.5f} ({r['kare_error']:.1e})" if "kare" in r else "-"
         print(f"{r['kernel']:9s} {r['n']:<8d} {r['route']:9s} {r['rank']:4d}  {step}  "
-              f"{r['product_s']:8.2f}  {r['preconditioner_s']:8.2f}  {r['gradient_s']:10.2f}  "
-              f"{r['peak_rss_mb']:10.0f}  "
+              f"{_cell(r, 'product_s', 8)}  {_cell(r, 'preconditioner_s', 8)}  "
+              f"{_cell(r, 'gradient_s', 10)}  {r['peak_rss_mb']:10.0f}  "
               f"{kare}", flush=True)
     return 0
 

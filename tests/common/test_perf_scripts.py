@@ -53,3 +53,12 @@ def test_iterative_perf_products_only_skips_the_step():
     assert fields[:4] == ["gaussian", "600", "gram", "300"]  # rank: half of n
     assert fields[4:7] == ["-", "-", "-"] and fields[-1] == "-"
     assert float(fields[7]) > 0.0 and float(fields[9]) > 0.0  # product, gradient
+
+
+def test_iterative_perf_step_only_skips_the_parts():
+    out = _run("kernelkit.benchmarks.iterative_perf", "--backend", "torch", "--step-only",
+               "--cases", "gaussian:600")
+    fields = next(ln for ln in out.splitlines() if ln.startswith("gaussian")).split()
+    assert fields[:4] == ["gaussian", "600", "gram", "300"]
+    assert fields[8:11] == ["-", "-", "-"]  # product, preconditioner, gradient not timed
+    assert int(fields[6]) > 0 and 0.0 < float(fields[-2]) < 1.0  # products; KARE
