@@ -53,7 +53,13 @@ def _values(kernel):
     return [v.value for v in kernel.trainable_variables]
 
 
-@pytest.mark.parametrize("route", ["gram", "features", "features-blocks", "features-factors"])
+def _chunked_factors(monkeypatch, rows, cols):
+    """Factored products in ``rows``-row blocks and ``cols``-column chunks."""
+    monkeypatch.setattr(memory, "factored_blocks", lambda n, *args, **kw: (rows, cols))
+
+
+@pytest.mark.parametrize("route", ["gram", "features", "features-blocks", "features-factors",
+                                   "features-chunks"])
 def test_block_products_equal_dense_products(route, monkeypatch):
     X, _ = _data(90)
     kernel = _built("ntk-structured", X)
@@ -61,11 +67,16 @@ def test_block_products_equal_dense_products(route, monkeypatch):
         monkeypatch.setattr(memory, "BLOCK_BYTES", 3 * 20 * kernel.num_features(3) * 8)
         if route == "features-blocks":
             monkeypatch.setattr(type(kernel), "has_feature_factors", property(lambda k: False))
+        if route == "features-chunks":  # 6 row blocks x 2 column chunks
+            _chunked_factors(monkeypatch, 17, 3)
     elif route == "gram":
         monkeypatch.setattr(memory, "BLOCK_BYTES", 3 * 25 * 90 * 8)  # 25-row blocks
     op = KernelOperator(kernel, _values(kernel), X, route.split("-")[0])
     assert (op._phi is None) == (route != "features")
-    assert bool(op._factor_width) == (route == "features-factors")
+    assert bool(op._factor_width) == (route in ("features-factors", "features-chunks"))
+    if route == "features-chunks":
+        blocks, chunks = op._factor_plan(4)
+        assert len(blocks) == 6 and chunks == [(0, 3), (3, 4)]
     K = to_numpy(kernel(X))
     V = np.random.default_rng(1).normal(size=(90, 4))
     assert rel_err(to_numpy(op.matmul(V)), K @ V) <= 1e-12
@@ -101,7 +112,7 @@ def test_feature_factors_give_phi_products(depth, outputs, activation, bias):
                    phi @ T) <= 1e-12
 
 
-@pytest.mark.parametrize("variant", ["phi", "phi-blocks", "factors"])
+@pytest.mark.parametrize("variant", ["phi", "phi-blocks", "factors", "factor-chunks"])
 def test_surrogate_gradients_of_the_feature_routes_equal_the_gram_route(variant, monkeypatch):
     """d<K, U V^T>: held Phi, Phi's row blocks and factor by factor, against the gram route."""
     X, _ = _data(50, seed=6)
@@ -113,12 +124,64 @@ def test_surrogate_gradients_of_the_feature_routes_equal_the_gram_route(variant,
         monkeypatch.setattr(memory, "BLOCK_BYTES", 3 * 20 * kernel.num_features(3) * 8)
         if variant == "phi-blocks":
             monkeypatch.setattr(type(kernel), "has_feature_factors", property(lambda k: False))
+        if variant == "factor-chunks":  # [U, V]: 6 columns in chunks of 4 and 2, 3 row blocks
+            _chunked_factors(monkeypatch, 17, 4)
     op = KernelOperator(kernel, _values(kernel), X, "features")
-    assert bool(op._factor_width) == (variant == "factors")
+    assert bool(op._factor_width) == variant.startswith("factor")
     assert rel_err(_flat(op.surrogate_grad(U, V)), expected) <= 1e-11
 
 
 @pytest.mark.filterwarnings("ignore::kernelkit.errors.PrecisionWarning")
+def test_factored_blocks_keep_the_block_budget(monkeypatch):
+    """The NTK at 60k: columns chunked so that neither half of a block overflows the cap."""
+    monkeypatch.setattr(memory, "available_bytes", lambda: (None, "unknown"))
+    P, width, half = 530_945, 512, memory.BLOCK_BYTES / 2
+    for purpose, columns in (("product", 65), ("vjp", 132)):
+        rows, cols = memory.factored_blocks(60_000, P, width, columns, 4, purpose)
+        assert 1 <= cols < columns and 1 <= rows < 60_000
+        assert memory.FACTORED_ARRAYS[purpose] * P * cols * 4 <= half
+        assert memory.BLOCK_ARRAYS[purpose] * width * (cols + 1) * 4 * rows <= half
+        assert memory.FACTORED_ARRAYS[purpose] * P * (cols + 1) * 4 > half  # the widest chunk
+    assert memory.factored_blocks(1000, 800, 16, 65, 8) == (1000, 65)  # small: one block
+    assert memory.iterative_bytes(1000, 66, 100, 4, P=P) - memory.iterative_bytes(
+        1000, 66, 100, 4) == 4 * P * 66 * 4
+
+
+@pytest.mark.parametrize("bad", ["missing-bias", "flat-g", "not-a-pair"])
+def test_feature_factors_that_do_not_give_phi_are_input_errors(bad, monkeypatch):
+    """A kernel's factors are checked on one row: no silently wrong products."""
+    X, _ = _data(30)
+    kernel = _built("ntk-structured", X)
+    real = type(kernel).feature_factors
+
+    def broken(self, x):
+        factors = real(self, x)
+        if bad == "missing-bias":
+            return factors[:-1]
+        if bad == "flat-g":
+            return [(a, g[:, 0, :]) for a, g in factors]
+        return [a for a, _ in factors]
+
+    monkeypatch.setattr(type(kernel), "feature_factors", broken)
+    monkeypatch.setattr(memory, "BLOCK_BYTES", 3 * 20 * kernel.num_features(3) * 8)
+    message = "feature columns" if bad == "missing-bias" else "pairs \\(a, g\\)"
+    with pytest.raises(InputError, match=message):
+        KernelOperator(kernel, _values(kernel), X, "features")
+
+
+def test_an_ntk_subclass_with_its_own_features_has_no_factors():
+    X, _ = _data(20)
+
+    class Scaled(kk.NTK):
+        def features(self, x):
+            return 2.0 * super().features(x)
+
+    kernel = Scaled(kk.mlp(3, depth=1, width=8, seed=0, dtype="float64"))
+    kernel(X[:1])
+    assert kernel.implementation_ == "structured" and not kernel.has_feature_factors
+    assert _built("ntk-structured", X).has_feature_factors
+
+
 def test_jacobian_ntk_has_no_feature_factors():
     X, _ = _data(10)
     kernel = kk.NTK(kk.mlp(3, width=4, seed=0, dtype="float64"), implementation="jacobian")

@@ -139,8 +139,14 @@ class NTK(TrainableKernel):
 
     @property
     def has_feature_factors(self) -> bool:
-        """Whether this NTK has feature factors: the structured implementation does."""
-        return self.implementation_ == "structured"
+        """Whether this NTK has feature factors: the structured implementation does.
+
+        A subclass that overrides `features` but not `feature_factors` has none
+        (its features are no longer the layers' factors).
+        """
+        cls = type(self)
+        return self.implementation_ == "structured" and (
+            cls.features is NTK.features or cls.feature_factors is not NTK.feature_factors)
 
     def num_features(self, d: int) -> int:
         """The number of feature columns, from the layer shapes (no computation)."""

@@ -21,8 +21,8 @@ the estimator's gradient in ``A`` (with the probes and ``M`` fixed) is
     c1 = -1 / (n^2 c D^2),  c2 = 2 N / (n^2 m D^3)
 
 and the gradient in the kernel's variables is the gradient of the surrogate
-``<K(theta), U V^T>`` (`KernelOperator.surrogate_grad`: row blocks, so memory
-stays ``O(block x n)``). With fixed probes this is the exact gradient of a
+``<K(theta), U V^T>`` (`KernelOperator.surrogate_grad`: in row blocks, of
+``K`` or of the feature map, never ``n x n``). With fixed probes this is the exact gradient of a
 smooth objective (the estimate), so SGD sees no probe noise between steps.
 
 Settings (`Iterative`): ``solver=Iterative(tol=..., probes=..., rank=...)``

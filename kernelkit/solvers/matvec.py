@@ -12,9 +12,13 @@ gives both, on one of three routes:
   product, never ``n x n`` at once; the surrogate's gradient is the sum over
   blocks of ``value_and_grad`` of ``sum(K(X_I, X) * (U_I V^T))``.
 - ``"features"``: kernels with a feature map (the NTK): ``K V = Phi (Phi^T V)``,
-  with ``Phi`` held when it fits and recomputed in row blocks when it does
-  not, ``O(n P)`` per product; the surrogate is ``sum_k <Phi^T u_k, Phi^T v_k>``,
-  differentiated per block with the other factor fixed (product rule).
+  with ``Phi`` held when it fits; when it does not, from the kernel's feature
+  factors where it has them (`TrainableKernel.feature_factors`, the structured
+  NTK: matrix products of the factors, ``Phi`` never formed, rows in blocks
+  and columns in chunks sized by `memory.factored_blocks`), else from row
+  blocks of ``Phi``; ``O(n P)`` per product. The surrogate is
+  ``sum_k <Phi^T u_k, Phi^T v_k>``, differentiated per block with the other
+  factor fixed (product rule).
 - ``"matvec"``: the kernel's own `TrainableKernel.matvec` hook, for products
   and (differentiated through) for the surrogate.
 
@@ -30,6 +34,7 @@ import numpy as np
 from keras import ops
 
 from kernelkit import backends
+from kernelkit.errors import InputError
 from kernelkit.solvers import memory
 
 ROUTES = ("gram", "features", "matvec")
@@ -136,6 +141,45 @@ def factored_apply(factors: list, T: Any) -> Any:
     return out
 
 
+def check_factors(kernel: Any, factors: Any, P: int) -> int:
+    """Check one row's feature factors against ``P``; return the widest factor.
+
+    Raises:
+        InputError: A pair is not ``(a (n, d), g (n, k, w))``, or the pairs'
+            ``k * d * w`` do not add up to the ``P`` columns of `features`.
+
+    Example:
+        >>> import numpy as np
+        >>> from kernelkit import GaussianKernel
+        >>> from kernelkit.solvers.matvec import check_factors
+        >>> check_factors(GaussianKernel(1.0), [(np.ones((1, 2)), np.ones((1, 1, 4)))], 8)
+        4
+    """
+    name, total, width = type(kernel).__name__, 0, 0
+    for i, pair in enumerate(factors):
+        shapes = [tuple(getattr(x, "shape", ())) for x in pair] if isinstance(
+            pair, (tuple, list)) else []
+        if len(shapes) != 2 or len(shapes[0]) != 2 or len(shapes[1]) != 3 or \
+                shapes[0][0] != shapes[1][0]:
+            raise InputError(
+                f"{name}.feature_factors(x) must return pairs (a, g), a of shape (n, d) and g "
+                f"of shape (n, k, w); pair {i} has shapes {shapes or type(pair).__name__} for "
+                "one row.")
+        (_, d), (_, k, w) = shapes
+        total += int(k) * int(d) * int(w)
+        width = max(width, int(d), int(k) * int(w))
+    if total != int(P):
+        raise InputError(
+            f"{name}.feature_factors(x) gives {total} feature columns (the sum of k * d * w "
+            f"over its pairs), but features(x) has P = {P}: the factors must give exactly "
+            "the columns of features(x), in its order.")
+    return width
+
+
+def _join(parts: list, axis: int) -> Any:
+    return ops.concatenate(parts, axis=axis) if len(parts) > 1 else parts[0]
+
+
 def gram_entry_flops(kernel: Any, d: int) -> float:
     """Rough floating-point work of one Gram entry (the cost model of the routes)."""
     layers = getattr(getattr(kernel, "model", None), "layers", None)
@@ -206,9 +250,8 @@ class KernelOperator:
             if self.n * self.P * self.itemsize * 3 <= memory.BLOCK_BYTES:
                 self._phi = ops.stop_gradient(self._fns.features(self.fixed, self.X))
             elif kernel.has_feature_factors:
-                factors = kernel.stateless_feature_factors(self.fixed, self.X[:1])
-                self._factor_width = max(max(int(a.shape[1]), int(g.shape[1] * g.shape[2]))
-                                         for a, g in factors)
+                self._factor_width = check_factors(
+                    kernel, kernel.stateless_feature_factors(self.fixed, self.X[:1]), self.P)
 
     # ------------------------------------------------------------ blocks
     def _blocks(self, width: int, purpose: str = "product") -> Iterator[tuple[int, int]]:
@@ -236,9 +279,13 @@ class KernelOperator:
                    for a, b in self._blocks(self.n)]
             return ops.stop_gradient(ops.concatenate(out, axis=0) if len(out) > 1 else out[0])
 
-    def _factor_blocks(self, columns: int) -> Iterator[tuple[int, int]]:
-        """Row blocks of a factored product: ``n_b x (width, c)`` temporaries."""
-        return self._blocks(self._factor_width * (int(columns) + 1))
+    def _factor_plan(self, columns: int, purpose: str = "product") -> tuple[list, list]:
+        """Row blocks and column chunks of a factored product (`memory.factored_blocks`)."""
+        columns = int(columns)
+        rows, cols = memory.factored_blocks(self.n, self.P, self._factor_width, columns,
+                                            self.itemsize, purpose)
+        return ([(a, min(a + rows, self.n)) for a in range(0, self.n, rows)],
+                [(c, min(c + cols, columns)) for c in range(0, columns, cols)])
 
     def _feature_transpose(self, V: Any) -> Any:
         """``Phi^T V`` (``P x c``), in row blocks when ``Phi`` is not held."""
@@ -246,10 +293,16 @@ class KernelOperator:
             return ops.einsum("np,nc->pc", self._phi, V)
         total = None
         if self._factor_width:
-            for a, b in self._factor_blocks(V.shape[1]):
-                part = self._fns.factored_transpose(self.fixed, self._rows(a, b), V[a:b])
-                total = part if total is None else total + part
-            return ops.stop_gradient(total)
+            blocks, chunks = self._factor_plan(V.shape[1])
+            out = []
+            for c0, c1 in chunks:
+                total = None
+                for a, b in blocks:
+                    part = self._fns.factored_transpose(self.fixed, self._rows(a, b),
+                                                        V[a:b, c0:c1])
+                    total = part if total is None else total + part
+                out.append(total)
+            return ops.stop_gradient(_join(out, axis=1))
         for a, b in self._blocks(self.P):
             part = ops.einsum("np,nc->pc", ops.stop_gradient(self._features(self.fixed, a, b)),
                               V[a:b])
@@ -261,9 +314,10 @@ class KernelOperator:
         if self._phi is not None:
             return ops.einsum("np,pc->nc", self._phi, T)
         if self._factor_width:
-            out = [self._fns.factored_apply(self.fixed, self._rows(a, b), T)
-                   for a, b in self._factor_blocks(T.shape[1])]
-            return ops.concatenate(out, axis=0) if len(out) > 1 else out[0]
+            blocks, chunks = self._factor_plan(T.shape[1])
+            return _join([_join([self._fns.factored_apply(self.fixed, self._rows(a, b),
+                                                          T[:, c0:c1]) for a, b in blocks], 0)
+                          for c0, c1 in chunks], axis=1)
         out = [ops.einsum("np,pc->nc", ops.stop_gradient(self._features(self.fixed, a, b)), T)
                for a, b in self._blocks(self.P)]
         return ops.concatenate(out, axis=0) if len(out) > 1 else out[0]
@@ -307,8 +361,11 @@ class KernelOperator:
             TU, TV = (ops.stop_gradient(self._feature_transpose(M)) for M in (U, V))
             if self._factor_width:  # <K, U V^T> = <Phi^T U, Phi^T V>: both factors' VJPs at once
                 W, C = ops.concatenate([U, V], axis=1), ops.concatenate([TV, TU], axis=1)
-                return self._accumulate((self._fns.factored_vjp, self._rows(a, b), W[a:b], C)
-                                        for a, b in self._factor_blocks(W.shape[1]))
+                blocks, chunks = self._factor_plan(W.shape[1], "vjp")
+                return self._accumulate(
+                    (self._fns.factored_vjp, self._rows(a, b), W[a:b, c0:c1], Cc)
+                    for c0, c1, Cc in ((c0, c1, C[:, c0:c1]) for c0, c1 in chunks)
+                    for a, b in blocks)
 
             return self._accumulate(
                 (self._fns.features_vjp, self._rows(a, b), ops.einsum("nr,pr->np", U[a:b], TV)

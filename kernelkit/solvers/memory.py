@@ -125,24 +125,57 @@ def block_rows(n: int, row_width: int, itemsize: int, purpose: str = "product") 
         >>> block_rows(60_000, 60_000, 4) <= 60_000
         True
     """
-    budget, _ = available_bytes()
-    cap = BLOCK_BYTES if budget is None else min(BLOCK_BYTES, BLOCK_SHARE * budget)
     per_row = BLOCK_ARRAYS[purpose] * max(int(row_width), 1) * itemsize
-    return int(max(1, min(n, cap // per_row)))
+    return int(max(1, min(n, block_cap() // per_row)))
 
 
-def iterative_bytes(n: int, columns: int, rank: int, itemsize: int) -> int:
+def block_cap() -> float:
+    """Bytes one row block may hold: `BLOCK_BYTES`, or `BLOCK_SHARE` of a smaller budget."""
+    budget, _ = available_bytes()
+    return BLOCK_BYTES if budget is None else min(BLOCK_BYTES, BLOCK_SHARE * budget)
+
+
+#: ``P x c`` arrays a factored block holds whatever its rows (its per-factor
+#: products, their concatenation, the running sum; a VJP adds its cotangent and
+#: the backward pass), by purpose.
+FACTORED_ARRAYS = {"product": 3, "vjp": 5}
+
+
+def factored_blocks(n: int, P: int, width: int, columns: int, itemsize: int,
+                    purpose: str = "product") -> tuple[int, int]:
+    """Rows per block and columns per chunk of a product through feature factors.
+
+    A factored block (`kernelkit.solvers.matvec.factored_transpose`) holds
+    ``rows x width x (c + 1)`` temporaries and ``P x c`` ones whatever its
+    rows: the columns are split into chunks whose ``P x c`` arrays take at
+    most half of `block_cap`, and the rows fill the other half.
+
+    Example:
+        >>> from kernelkit.solvers.memory import factored_blocks
+        >>> rows, cols = factored_blocks(60_000, 530_945, 512, 65, 4)
+        >>> cols < 65 and rows < 60_000
+        True
+    """
+    half = block_cap() / 2.0
+    per_column = FACTORED_ARRAYS[purpose] * max(int(P), 1) * itemsize
+    cols = int(max(1, min(int(columns), half // per_column)))
+    per_row = BLOCK_ARRAYS[purpose] * max(int(width), 1) * (cols + 1) * itemsize
+    return int(max(1, min(n, half // per_row))), cols
+
+
+def iterative_bytes(n: int, columns: int, rank: int, itemsize: int, P: int | None = None) -> int:
     """Bytes the iterative path needs: ``n x (columns, rank)`` arrays and its row blocks.
 
     About 8 ``n x columns`` arrays (right-hand sides, solutions, residuals,
     directions, products, the cotangent factors), the preconditioner's
-    ``n x rank`` factors (two, plus a float64 copy while it is built) and one
-    VJP row block.
+    ``n x rank`` factors (two, plus a float64 copy while it is built), one
+    VJP row block and, on the features route (``P`` given), 4 ``P x columns``
+    arrays (``Phi^T`` of the cotangent factors and their concatenation).
     """
     arrays = 8 * n * columns * itemsize + n * rank * (2 * itemsize + 16)
-    budget, _ = available_bytes()
-    block = BLOCK_BYTES if budget is None else min(BLOCK_BYTES, BLOCK_SHARE * budget)
-    return int(arrays + block)
+    if P is not None:
+        arrays += 4 * P * columns * itemsize
+    return int(arrays + block_cap())
 
 
 def fits(needed: int) -> bool:

@@ -17,6 +17,7 @@ import numpy as np
 from kernelkit.errors import InputError
 from kernelkit.solvers import memory
 from kernelkit.solvers.iterative import Iterative
+from kernelkit.solvers.matvec import choose_route
 
 #: The solver names every entry point accepts (or an `Iterative` instance: the
 #: iterative path with those settings).
@@ -119,8 +120,11 @@ def plan_solver(kernel: Any, n: int, d: int, dtype: str, solver: str = "auto",
     cost = {"dense": memory.dense_bytes(n, itemsize, purpose)}
     if P is not None:
         cost["features"] = memory.feature_bytes(n, P, itemsize, purpose)
+    columns = settings.probes + 2
+    route = settings.route or choose_route(kernel, n, d, columns)
     cost["iterative"] = memory.iterative_bytes(
-        n, settings.probes + 2, settings.preconditioner_rank(n, itemsize), itemsize)
+        n, columns, settings.preconditioner_rank(n, itemsize), itemsize,
+        P if route == "features" else None)
     keep = settings if solver == "iterative" else None
     if solver != "auto":
         _check_fits(solver, cost, n, P, purpose, dtype)
