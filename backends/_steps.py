@@ -41,7 +41,7 @@ import keras
 from keras import ops
 
 #: ``value_and_grad(params, *batch) -> (value, grads)``.
-ValueAndGrad = Callable[[list, Any, Any], tuple]
+ValueAndGrad = Callable[..., tuple]
 
 
 def all_finite(tensors: Sequence[Any]) -> Any:
