@@ -277,7 +277,7 @@ class KernelOperator:
                 return ops.stop_gradient(self._feature_matmul(V))
             out = [self._fns.gram_product(self.fixed, self._rows(a, b), self.X, V)
                    for a, b in self._blocks(self.n)]
-            return ops.stop_gradient(ops.concatenate(out, axis=0) if len(out) > 1 else out[0])
+            return ops.stop_gradient(_join(out, 0))
 
     def _factor_plan(self, columns: int, purpose: str = "product") -> tuple[list, list]:
         """Row blocks and column chunks of a factored product (`memory.factored_blocks`)."""
@@ -320,7 +320,7 @@ class KernelOperator:
                           for c0, c1 in chunks], axis=1)
         out = [ops.einsum("np,pc->nc", ops.stop_gradient(self._features(self.fixed, a, b)), T)
                for a, b in self._blocks(self.P)]
-        return ops.concatenate(out, axis=0) if len(out) > 1 else out[0]
+        return _join(out, 0)
 
     def columns(self, index: np.ndarray) -> Any:
         """``K(X, X[index])`` (``n x r``), in row blocks (no autodiff)."""
@@ -328,7 +328,7 @@ class KernelOperator:
         with backends.no_tf32():
             out = [ops.stop_gradient(self.kernel.stateless_gram(self.fixed, self._rows(a, b), Xs))
                    for a, b in self._blocks(len(index))]
-        return ops.concatenate(out, axis=0) if len(out) > 1 else out[0]
+        return _join(out, 0)
 
     def diag(self) -> Any:
         """``diag(K)`` at the current values (no autodiff)."""
