@@ -247,6 +247,50 @@ def test_memory_budget_override(monkeypatch):
         kk.KernelRidge(kk.GaussianKernel(1.0, dtype="float64")).fit(X, X[:, 0])
 
 
+_GLIBC = __import__("platform").libc_ver()[0] == "glibc"
+
+
+@pytest.mark.skipif(not _GLIBC, reason="the mmap threshold is a glibc setting")
+def test_steady_heap_fixes_the_mmap_threshold_once_with_an_opt_out(monkeypatch):
+    from kernelkit.solvers import memory
+
+    def fresh(**env):
+        monkeypatch.setattr(memory, "_heap_setting", None)
+        for name in ("KERNELKIT_MMAP_THRESHOLD", "MALLOC_MMAP_THRESHOLD_"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return memory.steady_heap()
+
+    assert fresh() == memory.MMAP_THRESHOLD == 2**20
+    monkeypatch.setenv("KERNELKIT_MMAP_THRESHOLD", "off")
+    assert memory.steady_heap() == 2**20  # once per process: the first setting stays
+    assert fresh(KERNELKIT_MMAP_THRESHOLD="4MiB") == 4 * 2**20
+    assert fresh(KERNELKIT_MMAP_THRESHOLD="off") is None
+    assert fresh(MALLOC_MMAP_THRESHOLD_="65536") is None  # glibc's own setting wins
+    refusing = type("Libc", (), {"mallopt": staticmethod(lambda *args: 0)})
+    with monkeypatch.context() as patch:
+        patch.setattr(memory.ctypes, "CDLL", lambda name: refusing)
+        with pytest.raises(InputError, match="refused by glibc.*at most 32MiB.*'off'"):
+            fresh(KERNELKIT_MMAP_THRESHOLD="1GB")
+        assert fresh() is None  # the default refused: left alone, no error
+    with pytest.raises(InputError, match="KERNELKIT_MMAP_THRESHOLD='big' is not a size"):
+        fresh(KERNELKIT_MMAP_THRESHOLD="big")
+    fresh()
+
+
+def test_the_iterative_operator_steadies_the_heap(monkeypatch):
+    from kernelkit.solvers import matvec, memory
+
+    calls = []
+    monkeypatch.setattr(memory, "steady_heap", lambda: calls.append(1))
+    k = kk.GaussianKernel(1.0)
+    X = np.random.default_rng(0).normal(size=(20, 2)).astype("float32")
+    k(X[:1])
+    matvec.KernelOperator(k, [v.value for v in k.trainable_variables], X)
+    assert calls == [1]
+
+
 def test_singular_feature_gram_takes_the_jitter_path_never_nan():
     """Duplicate rows and a tiny z: Phi^T Phi / n + z I is singular in float64."""
     rng = np.random.default_rng(7)

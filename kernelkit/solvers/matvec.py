@@ -233,6 +233,7 @@ class KernelOperator:
 
     def __init__(self, kernel: Any, values: Sequence[Any], X: Any, route: str | None = None,
                  columns: int = 1) -> None:
+        memory.steady_heap()
         self.kernel = kernel
         self.values = list(values)
         self.fixed = [ops.stop_gradient(v) for v in self.values]

@@ -11,11 +11,16 @@ The budget is the device's free memory: the accelerator's where the backend
 computes on one, else the host's available memory (``MemAvailable``). Set
 ``KERNELKIT_MEMORY_BUDGET`` (e.g. ``8GB``, ``512MB`` or a number of bytes) to
 impose a smaller one.
+
+`steady_heap` keeps the iterative path's resident memory at what it holds:
+see its docstring and ``KERNELKIT_MMAP_THRESHOLD``.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import platform
 import re
 
 from kernelkit.errors import InputError, MemoryBudgetError
@@ -33,8 +38,12 @@ DENSE_ARRAYS = {"kare": 10, "ridge": 4, "gram": 3}
 FEATURE_ARRAYS = {"kare": (6, 5), "ridge": (3, 4)}
 
 
-def parse_bytes(text: str) -> int:
+def parse_bytes(text: str, name: str = "KERNELKIT_MEMORY_BUDGET") -> int:
     """``"8GB"``, ``"512 MiB"`` or ``"1e9"`` as a number of bytes.
+
+    Args:
+        text: The size.
+        name: The setting it came from, for the error message.
 
     Example:
         >>> from kernelkit.solvers.memory import parse_bytes
@@ -44,7 +53,7 @@ def parse_bytes(text: str) -> int:
     match = re.fullmatch(r"\s*([0-9.eE+]+)\s*([a-zA-Z]*)\s*", str(text))
     unit = match.group(2).lower() if match else None
     if match is None or unit not in _UNITS:
-        raise InputError(f"KERNELKIT_MEMORY_BUDGET={text!r} is not a size such as 8GB or 512MiB.")
+        raise InputError(f"{name}={text!r} is not a size such as 8GB or 512MiB.")
     return int(float(match.group(1)) * _UNITS[unit])
 
 
@@ -161,6 +170,56 @@ def factored_blocks(n: int, P: int, width: int, columns: int, itemsize: int,
     cols = int(max(1, min(int(columns), half // per_column)))
     per_row = BLOCK_ARRAYS[purpose] * max(int(width), 1) * (cols + 1) * itemsize
     return int(max(1, min(n, half // per_row))), cols
+
+
+#: glibc's ``M_MMAP_THRESHOLD`` (the ``mallopt`` parameter) and the value
+#: `steady_heap` gives it: allocations of at least 1 MiB are mapped and unmapped.
+M_MMAP_THRESHOLD, MMAP_THRESHOLD = -3, 2**20
+_heap_setting: int | None = None
+
+
+def steady_heap() -> int | None:
+    """Fix glibc's mmap threshold once per process, so freed row blocks leave the heap.
+
+    glibc raises its mmap threshold each time a large mapped block is freed,
+    after which blocks of that size come from the heap, which fragments and
+    does not shrink: the iterative path's thousands of equal row blocks (a
+    few MB each) then grew a worker's resident memory by about 20 MB a block
+    at n = 130,000 (9 GB for one product that holds under 1 GB). A fixed
+    threshold (`MMAP_THRESHOLD`) stops that at no measured cost in time.
+
+    ``KERNELKIT_MMAP_THRESHOLD`` sets another threshold (``4MiB``, bytes) or,
+    as ``off``, leaves the allocator alone; so does glibc's own
+    ``MALLOC_MMAP_THRESHOLD_`` when set. A no-op off glibc.
+
+    Returns:
+        The threshold in bytes now in force, or ``None`` if left alone.
+
+    Example:
+        >>> from kernelkit.solvers.memory import steady_heap
+        >>> threshold = steady_heap()  # 1048576 on glibc by default
+        >>> threshold is None or threshold > 0
+        True
+    """
+    global _heap_setting
+    if _heap_setting is not None:
+        return _heap_setting or None
+    _heap_setting = 0
+    text = os.environ.get("KERNELKIT_MMAP_THRESHOLD", "").strip()
+    if (text.lower() in ("off", "0", "false", "no") or "MALLOC_MMAP_THRESHOLD_" in os.environ
+            or platform.system() != "Linux" or platform.libc_ver()[0] != "glibc"):
+        return None
+    value = parse_bytes(text, "KERNELKIT_MMAP_THRESHOLD") if text else MMAP_THRESHOLD
+    try:
+        ok = ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, ctypes.c_int(min(value, 2**31 - 1)))
+    except (OSError, AttributeError):
+        return None
+    if ok != 1 and text:
+        raise InputError(f"KERNELKIT_MMAP_THRESHOLD={text!r} was refused by glibc's mallopt; "
+                         "give a smaller size (older glibc accepts at most 32MiB), or 'off' to leave "
+                         "the allocator alone.")
+    _heap_setting = value if ok == 1 else 0
+    return _heap_setting or None
 
 
 def iterative_bytes(n: int, columns: int, rank: int, itemsize: int, P: int | None = None) -> int:
