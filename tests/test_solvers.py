@@ -4,6 +4,7 @@ checks before allocation, and singular systems (float64, every backend)."""
 
 from __future__ import annotations
 
+import platform
 import time
 import warnings
 
@@ -247,7 +248,7 @@ def test_memory_budget_override(monkeypatch):
         kk.KernelRidge(kk.GaussianKernel(1.0, dtype="float64")).fit(X, X[:, 0])
 
 
-_GLIBC = __import__("platform").libc_ver()[0] == "glibc"
+_GLIBC = platform.libc_ver()[0] == "glibc"
 
 
 @pytest.mark.skipif(not _GLIBC, reason="the mmap threshold is a glibc setting")
@@ -273,6 +274,8 @@ def test_steady_heap_fixes_the_mmap_threshold_once_with_an_opt_out(monkeypatch):
         patch.setattr(memory.ctypes, "CDLL", lambda name: refusing)
         with pytest.raises(InputError, match="refused by glibc.*at most 32MiB.*'off'"):
             fresh(KERNELKIT_MMAP_THRESHOLD="1GB")
+        with pytest.raises(InputError, match="refused"):  # every time, not once
+            memory.steady_heap()
         assert fresh() is None  # the default refused: left alone, no error
     with pytest.raises(InputError, match="KERNELKIT_MMAP_THRESHOLD='big' is not a size"):
         fresh(KERNELKIT_MMAP_THRESHOLD="big")

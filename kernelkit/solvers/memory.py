@@ -202,9 +202,13 @@ def steady_heap() -> int | None:
         True
     """
     global _heap_setting
-    if _heap_setting is not None:
-        return _heap_setting or None
-    _heap_setting = 0
+    if _heap_setting is None:
+        _heap_setting = _set_mmap_threshold() or 0
+    return _heap_setting or None
+
+
+def _set_mmap_threshold() -> int | None:
+    """Call glibc's ``mallopt`` as `steady_heap` describes; the threshold set, or ``None``."""
     text = os.environ.get("KERNELKIT_MMAP_THRESHOLD", "").strip()
     if (text.lower() in ("off", "0", "false", "no") or "MALLOC_MMAP_THRESHOLD_" in os.environ
             or platform.system() != "Linux" or platform.libc_ver()[0] != "glibc"):
@@ -218,8 +222,7 @@ def steady_heap() -> int | None:
         raise InputError(f"KERNELKIT_MMAP_THRESHOLD={text!r} was refused by glibc's mallopt; "
                          "give a smaller size (older glibc accepts at most 32MiB), or 'off' to leave "
                          "the allocator alone.")
-    _heap_setting = value if ok == 1 else 0
-    return _heap_setting or None
+    return value if ok == 1 else None
 
 
 def iterative_bytes(n: int, columns: int, rank: int, itemsize: int, P: int | None = None) -> int:
